@@ -1,0 +1,1 @@
+"""pyvswitch.classifier layer (see shared/design/ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""pyvswitch.cli layer (see shared/design/ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""pyvswitch.config layer (see shared/design/ARCHITECTURE.md)."""

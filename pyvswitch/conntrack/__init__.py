@@ -1,0 +1,1 @@
+"""pyvswitch.conntrack layer (see shared/design/ARCHITECTURE.md)."""

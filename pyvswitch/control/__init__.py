@@ -1,0 +1,1 @@
+"""pyvswitch.control layer (see shared/design/ARCHITECTURE.md)."""

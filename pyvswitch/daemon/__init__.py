@@ -1,0 +1,1 @@
+"""pyvswitch.daemon layer (see shared/design/ARCHITECTURE.md)."""

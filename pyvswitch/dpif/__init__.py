@@ -1,0 +1,1 @@
+"""pyvswitch.dpif layer (see shared/design/ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""pyvswitch.flow layer (see shared/design/ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""pyvswitch.netdev layer (see shared/design/ARCHITECTURE.md)."""

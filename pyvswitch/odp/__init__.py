@@ -1,0 +1,1 @@
+"""pyvswitch.odp layer (see shared/design/ARCHITECTURE.md)."""

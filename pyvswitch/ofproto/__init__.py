@@ -1,0 +1,1 @@
+"""pyvswitch.ofproto layer (see shared/design/ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""pyvswitch.ofproto_dpif layer (see shared/design/ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""pyvswitch.openflow layer (see shared/design/ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""pyvswitch.packet layer (see shared/design/ARCHITECTURE.md)."""

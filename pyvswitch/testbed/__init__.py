@@ -1,0 +1,1 @@
+"""pyvswitch.testbed layer (see shared/design/ARCHITECTURE.md)."""
