@@ -81,3 +81,27 @@ class GroupMod:
     type: GroupType = GroupType.ALL
     buckets: tuple[Bucket, ...] = ()
     selection_method: str = ""
+
+
+@dataclass(slots=True)
+class FlowStats:
+    """One flow's statistics as a flow-stats reply carries them and ``dump-flows`` prints.
+
+    ``idle_age``/``hard_age`` are whole seconds (None = not reported: only Nicira replies
+    carry them).  ``duration`` is seconds as a float (printed with 3 decimals).
+    """
+
+    table_id: int
+    priority: int
+    match: Match
+    actions: tuple[object, ...]
+    duration: float = 0.0
+    cookie: int = 0
+    idle_timeout: int = 0
+    hard_timeout: int = 0
+    flags: int = 0
+    importance: int = 0
+    packet_count: int = 0
+    byte_count: int = 0
+    idle_age: int | None = None
+    hard_age: int | None = None
