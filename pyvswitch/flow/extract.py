@@ -74,6 +74,8 @@ _ND_OPT_TARGET_LINKADDR = 2
 
 # Ethernet (MACs as 16+32 bits) + IPv4 without options + the first 4 bytes of L4: 38 bytes.
 _FAST = struct.Struct("!HIHIHBBH2xHBB2xIIHH")
+# IPv6 fixed header + the first 4 bytes of L4, read at offset 14: 44 bytes.
+_FAST6 = struct.Struct("!IHBBQQQQHH")
 _ETH = struct.Struct("!HIHIH")
 _U16 = struct.Struct("!H")
 _U16X2 = struct.Struct("!HH")
@@ -90,25 +92,40 @@ _inc = coverage.inc
 
 def extract_headers(data: Buffer) -> tuple[int, ...]:
     """The header slots ``[N_MD, N_DP)`` of a flow, in layout order, from an Ethernet frame."""
-    if len(data) >= 38:
+    n = len(data)
+    if n >= 38:
         (dh, dl, sh, sl, eth_type, vihl, tos, tot_len, frag_word, ttl, proto,
          nw_src, nw_dst, tp_src, tp_dst) = _FAST.unpack_from(data)
-        # Untagged IPv4 without options, not a fragment, total length within the frame.
-        if (
-            eth_type == 0x0800
-            and vihl == 0x45
-            and not frag_word & 0x3FFF
-            and 20 <= tot_len <= len(data) - 14 <= tot_len + 0xFFFF
-        ):
-            if proto == 17:
-                if tot_len >= 28:
-                    return (sh << 32 | sl, dh << 32 | dl, 0, 0, 0, 0, 0x0800, nw_src, nw_dst,
-                            0, 0, 0, 17, tos, ttl, 0, 0, 0, 0, tp_src, tp_dst, 0)
-            elif proto == 6 and tot_len >= 40:
-                word = _U16.unpack_from(data, 46)[0]
-                if 20 <= (word >> 10) & 0x3C <= tot_len - 20:  # data offset * 4 within L4
-                    return (sh << 32 | sl, dh << 32 | dl, 0, 0, 0, 0, 0x0800, nw_src, nw_dst,
-                            0, 0, 0, 6, tos, ttl, 0, 0, 0, 0, tp_src, tp_dst, word & 0x0FFF)
+        if eth_type == 0x0800:
+            # No options, not a fragment, total length within the frame.
+            if (vihl == 0x45 and not frag_word & 0x3FFF
+                    and 20 <= tot_len <= n - 14 <= tot_len + 0xFFFF):
+                if proto == 17:
+                    if tot_len >= 28:
+                        return (sh << 32 | sl, dh << 32 | dl, 0, 0, 0, 0, 0x0800, nw_src, nw_dst,
+                                0, 0, 0, 17, tos, ttl, 0, 0, 0, 0, tp_src, tp_dst, 0)
+                elif proto == 6 and tot_len >= 40:
+                    word = _U16.unpack_from(data, 46)[0]
+                    if 20 <= (word >> 10) & 0x3C <= tot_len - 20:  # data offset * 4 within L4
+                        return (sh << 32 | sl, dh << 32 | dl, 0, 0, 0, 0, 0x0800, nw_src, nw_dst,
+                                0, 0, 0, 6, tos, ttl, 0, 0, 0, 0, tp_src, tp_dst, word & 0x0FFF)
+        elif eth_type == 0x86DD and n >= 58:
+            # No extension headers, payload length within the frame.
+            vtcfl, plen, nxt, ttl, s_hi, s_lo, d_hi, d_lo, tp_src, tp_dst = _FAST6.unpack_from(
+                data, 14)
+            if plen + 54 <= n <= plen + 54 + 0xFFFF:
+                if nxt == 17:
+                    if plen >= 8:
+                        return (sh << 32 | sl, dh << 32 | dl, 0, 0, 0, 0, 0x86DD, 0, 0,
+                                s_hi << 64 | s_lo, d_hi << 64 | d_lo, vtcfl & 0xFFFFF, 17,
+                                (vtcfl >> 20) & 0xFF, ttl, 0, 0, 0, 0, tp_src, tp_dst, 0)
+                elif nxt == 6 and plen >= 20:
+                    word = _U16.unpack_from(data, 66)[0]
+                    if 20 <= (word >> 10) & 0x3C <= plen:
+                        return (sh << 32 | sl, dh << 32 | dl, 0, 0, 0, 0, 0x86DD, 0, 0,
+                                s_hi << 64 | s_lo, d_hi << 64 | d_lo, vtcfl & 0xFFFFF, 6,
+                                (vtcfl >> 20) & 0xFF, ttl, 0, 0, 0, 0, tp_src, tp_dst,
+                                word & 0x0FFF)
     return _extract_general(data)
 
 

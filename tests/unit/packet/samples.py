@@ -6,6 +6,7 @@ the test address ranges only (198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32).
 
 from __future__ import annotations
 
+import ipaddress
 import struct
 
 from scapy.layers.inet import ICMP, IP, TCP, UDP
@@ -32,6 +33,24 @@ V4_A = "198.51.100.1"
 V4_B = "203.0.113.2"
 V6_A = "2001:db8::1"
 V6_B = "2001:db8:0:1::2"
+
+
+def mac(text: str) -> int:
+    return int(text.replace(":", ""), 16)
+
+
+def v4(text: str) -> int:
+    return int(ipaddress.IPv4Address(text))
+
+
+def v6(text: str) -> int:
+    return int(ipaddress.IPv6Address(text))
+
+
+#: the key slots (by name) the helpers below fill in, as extraction should report them
+ETH = {"eth_src": mac(MAC_A), "eth_dst": mac(MAC_B)}
+IP4 = {"eth_type": 0x0800, "nw_src": v4(V4_A), "nw_dst": v4(V4_B), "nw_ttl": 64}
+IP6 = {"eth_type": 0x86DD, "ipv6_src": v6(V6_A), "ipv6_dst": v6(V6_B), "nw_ttl": 64}
 
 
 def eth(**kw) -> Ether:
