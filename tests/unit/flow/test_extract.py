@@ -23,6 +23,7 @@ from scapy.packet import Packet, Raw
 from pyvswitch import coverage
 from pyvswitch.flow import layout as L
 from pyvswitch.flow.extract import DEFAULT_MD, extract_headers, flow_extract
+from pyvswitch.packet import headers
 from tests.unit.packet.samples import (
     ETH,
     IP4,
@@ -127,6 +128,16 @@ def test_third_tag_is_payload():
     assert_key(eth() / Dot1AD(vlan=1) / Dot1Q(vlan=2) / Dot1Q(vlan=3) / ip4() / UDP(),
                **ETH, vlan_tpid=0x88A8, vlan_tci=0x1001, vlan2_tpid=0x8100,
                vlan2_tci=0x1002, eth_type=0x8100)
+
+
+def test_vlan_limit_one_leaves_the_inner_tag_as_payload():
+    """ovs-vswitchd's default ``other_config:vlan-limit`` is 1."""
+    frame = eth() / Dot1AD(vlan=10) / Dot1Q(vlan=20) / ip4() / UDP()
+    try:
+        headers.set_vlan_limit(1)
+        assert_key(frame, **ETH, vlan_tpid=0x88A8, vlan_tci=0x100A, eth_type=0x8100)
+    finally:
+        headers.set_vlan_limit(2)
 
 
 def test_arp_and_rarp():

@@ -143,3 +143,16 @@ def test_each_stop_is_counted():
     key = extract_headers(tcp)
     assert key[L.TP_SRC - L.N_MD] == 0 and key[L.NW_PROTO - L.N_MD] == 6
     assert coverage.get("flow_extract_tcp_bad_offset") == 1
+
+
+def test_more_than_64k_of_padding_fails_the_ip_check():
+    """OVS rejects a datagram followed by more than 65535 bytes of padding."""
+    for frame in (bytes(eth() / ip4() / UDP(sport=1, dport=2)),
+                  bytes(eth() / ip6() / UDP(sport=1, dport=2))):
+        ok = extract_headers(frame + b"\x00" * 0xFFFF)
+        assert ok[L.TP_SRC - L.N_MD] == 1
+        bad = extract_headers(frame + b"\x00" * 0x10000)
+        assert bad[L.ETH_TYPE - L.N_MD] == ok[L.ETH_TYPE - L.N_MD]
+        assert bad[L.NW_SRC - L.N_MD:] == (0,) * (L.N_DP - L.NW_SRC)
+    assert coverage.get("flow_extract_ipv4_len_error") == 1
+    assert coverage.get("flow_extract_ipv6_len_error") == 1

@@ -19,7 +19,7 @@ import subprocess
 import pytest
 
 from pyvswitch.flow import layout as L
-from pyvswitch.flow.extract import extract_headers, flow_extract
+from pyvswitch.flow.extract import flow_extract
 from pyvswitch.packet import headers
 from tests.unit.packet.samples import samples, truncations
 
@@ -162,16 +162,3 @@ def test_every_field_agrees_with_ovs(frames, tmp_path):
                 break
     assert not bad, f"{len(bad)} of {len(frames)} frames differ:\n" + "\n".join(bad[:20])
 
-
-def test_vlan_limit_one_agrees_with_parse_of_first_tag_only(tmp_path):
-    """With ovs-vswitchd's default vlan-limit of 1 the inner tag is payload."""
-    qinq = dict(samples())["qinq"]
-    try:
-        headers.set_vlan_limit(1)
-        one = extract_headers(qinq)
-    finally:
-        headers.set_vlan_limit(2)
-    two = extract_headers(qinq)
-    assert one[L.VLAN_TCI - L.N_MD] == two[L.VLAN_TCI - L.N_MD]
-    assert one[L.ETH_TYPE - L.N_MD] == 0x8100
-    assert one[L.VLAN2_TCI - L.N_MD] == 0 and one[L.NW_SRC - L.N_MD] == 0
