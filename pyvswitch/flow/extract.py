@@ -3,7 +3,8 @@
 This is OVS's ``miniflow_extract`` (lib/flow.c) over the flat layout of
 :mod:`pyvswitch.flow.layout`: every packet the datapath receives goes through
 :func:`extract_headers` once, so it has a fast path for untagged IPv4 TCP/UDP (one
-``unpack_from`` at fixed offsets and a tuple literal) and a general path for the rest.
+``unpack_from`` at fixed offsets and a tuple literal), as for untagged IPv6 TCP/UDP and ARP,
+and a general path for the rest.
 
 The general path stops where OVS stops.  A frame shorter than an Ethernet header gives
 all zeros; an IPv4 or IPv6 header failing OVS's sanity checks leaves every L3 and L4
@@ -126,6 +127,13 @@ def extract_headers(data: Buffer) -> tuple[int, ...]:
                                 s_hi << 64 | s_lo, d_hi << 64 | d_lo, vtcfl & 0xFFFFF, 6,
                                 (vtcfl >> 20) & 0xFF, ttl, 0, 0, 0, 0, tp_src, tp_dst,
                                 word & 0x0FFF)
+        elif eth_type == 0x0806 and n >= 42:
+            hrd, pro, hln, pln, op, sha_h, sha_l, spa, tha_h, tha_l, tpa = _ARP.unpack_from(
+                data, 14)
+            if hrd == 1 and pro == 0x0800 and hln == 6 and pln == 4:
+                return (sh << 32 | sl, dh << 32 | dl, 0, 0, 0, 0, 0x0806, spa, tpa, 0, 0, 0,
+                        op if op <= 0xFF else 0, 0, 0, 0, sha_h << 32 | sha_l,
+                        tha_h << 32 | tha_l, 0, 0, 0, 0)
     return _extract_general(data)
 
 
