@@ -1,0 +1,171 @@
+"""The userspace datapath's flow caches: megaflows in tuple-space subtables.
+
+A *megaflow* is (key, mask) -> actions, installed by the slow path after a miss.  As in
+OVS's ``dpcls``, megaflows are grouped by mask into *subtables*: one dict per distinct
+mask, keyed by the packet key ANDed with that mask, so a lookup costs one masked-key
+build and one dict probe per subtable.  The masked-key builder of each subtable is a
+small function generated once from the mask's non-zero slots.  Every datapath port has
+its own classifier (``in_port`` is always matched exactly, so it is left out of the
+subtable keys), and subtables are kept sorted by recent hits so the busiest is probed
+first.
+
+The exact-match cache in front of this (full key -> megaflow) lives in the datapath
+facade; a megaflow that is deleted is marked ``dead`` so the EMC never returns it.
+
+Layer: dpif.  Imports: flow.layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+from pyvswitch.flow import layout as L
+
+#: a datapath key's slots whose masks are forced exact for every megaflow
+_FULL32 = 0xFFFFFFFF
+#: OVS's mask for the outer VLAN TCI when translation left it wildcarded: tagged and
+#: untagged frames must never share a megaflow
+VLAN_TCI_MIN_MASK = L.VLAN_VID_MASK | L.VLAN_CFI
+
+_RESORT_EVERY = 1024
+
+
+def normalize_mask(mask: Sequence[int]) -> tuple[int, ...]:
+    """The mask a megaflow is really installed with (OVS dpif-netdev's rules).
+
+    ``in_port`` and ``recirc_id`` are always exact; a wildcarded outer VLAN TCI becomes
+    vid+present exact; values are clipped to the slot widths.
+    """
+    m = [v & full for v, full in zip(mask[: L.N_DP], L.SLOT_FULL)]
+    m += [0] * (L.N_DP - len(m))
+    m[L.IN_PORT] = _FULL32
+    m[L.RECIRC_ID] = _FULL32
+    if not m[L.VLAN_TCI]:
+        m[L.VLAN_TCI] = VLAN_TCI_MIN_MASK
+    return tuple(m)
+
+
+def mask_key(key: Sequence[int], mask: Sequence[int]) -> tuple[int, ...]:
+    return tuple(k & m for k, m in zip(key, mask))
+
+
+def _make_masker(mask: tuple[int, ...]) -> Callable[[Sequence[int]], tuple]:
+    """Generate ``lambda k: (k[a], k[b] & M, ...)`` over the mask's non-zero slots."""
+    terms = []
+    for slot, m in enumerate(mask):
+        if not m or slot == L.IN_PORT:
+            continue
+        terms.append(f"k[{slot}]" if m == L.SLOT_FULL[slot] else f"k[{slot}] & {m}")
+    src = "lambda k: (" + ", ".join(terms) + ("," if len(terms) == 1 else "") + ")"
+    return eval(src, {"__builtins__": {}})  # the source holds only slot numbers and ints
+
+
+class Megaflow:
+    """One cached datapath flow with its statistics."""
+
+    __slots__ = (
+        "key", "mask", "masked", "actions", "owner", "ufid", "n_packets", "n_bytes",
+        "used", "tcp_flags", "dead", "out_port", "subtable", "created",
+    )
+
+    def __init__(self, key: tuple[int, ...], mask: tuple[int, ...], actions: tuple,
+                 owner: object, ufid: str, now: float) -> None:
+        self.key = key
+        self.mask = mask
+        self.masked = mask_key(key, mask)
+        self.actions = actions
+        self.owner = owner
+        self.ufid = ufid
+        self.n_packets = 0
+        self.n_bytes = 0
+        self.used: float | None = None
+        self.tcp_flags = 0
+        self.dead = False
+        self.out_port = -1
+        self.subtable: Subtable | None = None
+        self.created = now
+        self.set_actions(actions)
+
+    def set_actions(self, actions: tuple) -> None:
+        """Replace the actions; a lone output is flagged so the hot loop skips the
+        general executor."""
+        self.actions = actions
+        self.out_port = -1
+        if len(actions) == 1 and type(actions[0]).__name__ == "Output":
+            self.out_port = actions[0].port
+
+
+class Subtable:
+    """All megaflows of one mask."""
+
+    __slots__ = ("mask", "masker", "flows", "hits")
+
+    def __init__(self, mask: tuple[int, ...]) -> None:
+        self.mask = mask
+        self.masker = _make_masker(mask)
+        self.flows: dict[tuple, Megaflow] = {}
+        self.hits = 0
+
+
+class PortClassifier:
+    """The megaflow classifier of one input port."""
+
+    __slots__ = ("subtables", "by_mask", "lookups")
+
+    def __init__(self) -> None:
+        self.subtables: list[Subtable] = []
+        self.by_mask: dict[tuple[int, ...], Subtable] = {}
+        self.lookups = 0
+
+    def lookup(self, key: Sequence[int]) -> Megaflow | None:
+        self.lookups += 1
+        if not self.lookups % _RESORT_EVERY:
+            self._resort()
+        for st in self.subtables:
+            mf = st.flows.get(st.masker(key))
+            if mf is not None:
+                st.hits += 1
+                return mf
+        return None
+
+    def find_exact(self, key: Sequence[int], mask: tuple[int, ...]) -> Megaflow | None:
+        st = self.by_mask.get(mask)
+        return None if st is None else st.flows.get(st.masker(key))
+
+    def insert(self, mf: Megaflow) -> Megaflow | None:
+        """Add ``mf``; returns the megaflow it replaced (same mask and masked key)."""
+        st = self.by_mask.get(mf.mask)
+        if st is None:
+            st = self.by_mask[mf.mask] = Subtable(mf.mask)
+            self.subtables.append(st)
+        k = st.masker(mf.key)
+        old = st.flows.get(k)
+        st.flows[k] = mf
+        mf.subtable = st
+        return old
+
+    def remove(self, mf: Megaflow) -> bool:
+        st = mf.subtable
+        if st is None:
+            return False
+        k = st.masker(mf.key)
+        if st.flows.get(k) is not mf:
+            return False
+        del st.flows[k]
+        if not st.flows:
+            del self.by_mask[st.mask]
+            self.subtables.remove(st)
+        mf.subtable = None
+        return True
+
+    def __iter__(self) -> Iterator[Megaflow]:
+        for st in self.subtables:
+            yield from st.flows.values()
+
+    def __len__(self) -> int:
+        return sum(len(st.flows) for st in self.subtables)
+
+    def _resort(self) -> None:
+        self.subtables.sort(key=lambda st: st.hits, reverse=True)
+        for st in self.subtables:
+            st.hits >>= 1

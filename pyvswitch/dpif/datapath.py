@@ -1,0 +1,437 @@
+"""The userspace datapath (OVS ``dpif-netdev``): ports, caches, upcalls, execution.
+
+:class:`Datapath` knows nothing of OpenFlow.  A batch of packets from one port goes:
+
+1. *quick EMC*: for untagged IPv4 TCP/UDP without options or fragmentation, one
+   ``struct.unpack_from`` over every byte the key depends on gives a "quick key" that
+   determines the full datapath key; a dict maps it to (key, megaflow) and the packet
+   skips key extraction altogether;
+2. otherwise the key is extracted (:func:`pyvswitch.flow.extract.flow_extract`) and
+   looked up in the *EMC* (full key -> megaflow);
+3. then in the port's megaflow classifier (:mod:`pyvswitch.dpif.cache`);
+4. on a miss the registered upcall callback translates the packet; its answer is
+   executed and, when it carries a mask, installed as a megaflow.
+
+Recirculation (``recirc(id)``) re-enters at step 2 with the packet's metadata (recirc
+id, ct verdict, dp_hash) in a bounded loop of passes, at most ``MAX_RECIRC_DEPTH`` deep as
+in OVS.  A packet that makes any of this raise is counted and dropped: ``process`` never
+raises for bad input.
+
+Statistics follow dpif-netdev: ``lookups: hit`` counts every pass served from a cache,
+``missed`` every pass that went up as a miss, ``lost`` the misses the slow path failed to
+answer; a megaflow's counters cover the packets it served, not the packet whose miss
+created it (the slow path accounts for that one).
+
+Layer: dpif.  Imports: flow, odp, packet.rewrite, dpif.cache/execute/provider/dump, coverage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from pyvswitch import coverage
+from pyvswitch.dpif import dump
+from pyvswitch.dpif.cache import Megaflow, PortClassifier, normalize_mask
+from pyvswitch.dpif.execute import ExecContext, run_actions
+from pyvswitch.dpif.provider import Upcall, UpcallCallback, UpcallKind, UpcallResult
+from pyvswitch.errors import DpifError
+from pyvswitch.flow import layout as L
+from pyvswitch.flow.extract import DEFAULT_MD, extract_headers
+
+#: how many recirculations one packet may go through (OVS's MAX_RECIRC_DEPTH)
+MAX_RECIRC_DEPTH = 6
+#: entries per exact-match cache before the oldest are evicted (OVS's EM_FLOW_HASH_ENTRIES)
+EMC_ENTRIES = 8192
+
+# Ethernet + IPv4 (no options) + 4 bytes of ports: every byte an untagged IPv4 TCP/UDP
+# key depends on except the TCP flags word (read separately).
+_QUICK = struct.Struct("!12sHBBH2xHBB2x8sI")
+_U16 = struct.Struct("!H")
+
+#: netdev types as ``dpctl/show`` names them in a userspace datapath
+_SHOW_TYPES = {"internal": "tap"}
+
+
+@dataclass(slots=True)
+class DpFlow:
+    """A megaflow as ``flow_dump`` hands it out (a snapshot; the datapath keeps its own)."""
+
+    key: tuple[int, ...]
+    mask: tuple[int, ...]
+    actions: tuple[object, ...]
+    n_packets: int
+    n_bytes: int
+    used: float | None  # None = never
+    tcp_flags: int
+    owner: object
+    ufid: str
+
+
+@dataclass(slots=True)
+class DpPort:
+    port_no: int
+    name: str
+    type: str
+
+
+class Datapath:
+    """One userspace datapath shared by every bridge (``netdev@ovs-netdev``)."""
+
+    def __init__(self, conntrack: object = None, name: str = "ovs-netdev",
+                 dp_type: str = "netdev") -> None:
+        self.conntrack = conntrack
+        self.name = name
+        self.dp_type = dp_type
+        self._ports: dict[int, DpPort] = {0: DpPort(0, name, "tap")}
+        self._upcall: UpcallCallback | None = None
+        self._classifiers: dict[int, PortClassifier] = {}
+        self._emc: dict[tuple[int, ...], Megaflow] = {}
+        self._quick: dict[int, dict[tuple, tuple[tuple[int, ...], Megaflow]]] = {}
+        self.n_hit = 0
+        self.n_missed = 0
+        self.n_lost = 0
+        self.last_now = 0.0
+
+    # ------------------------------------------------------------------------- ports
+    def port_add(self, name: str, type: str = "dummy") -> int:
+        """Add a port and return its datapath number, chosen as dpif-netdev does for
+        test datapaths: a number in the name if free (plus 100 for names starting with
+        "br"), else the lowest free number from 1."""
+        if any(p.name == name for p in self._ports.values()):
+            raise DpifError(f"{self.dp_type}@{self.name}: port {name} already exists")
+        port_no = self._choose_port(name)
+        self._ports[port_no] = DpPort(port_no, name, type)
+        return port_no
+
+    def _choose_port(self, name: str) -> int:
+        start = 100 if name.startswith("br") else 0
+        for i, ch in enumerate(name):
+            if ch.isdigit():
+                j = i
+                while j < len(name) and name[j].isdigit():
+                    j += 1
+                n = start + int(name[i:j])
+                if 0 < n < 0xFFFFFFFF and n not in self._ports:
+                    return n
+                break
+        for n in range(1, 0x10000):
+            if n not in self._ports:
+                return n
+        raise DpifError(f"{self.dp_type}@{self.name}: no free port number")
+
+    def port_del(self, port_no: int) -> None:
+        """Remove a port and every megaflow that matches it as input."""
+        if port_no == 0 or port_no not in self._ports:
+            raise DpifError(f"{self.dp_type}@{self.name}: no port {port_no}")
+        del self._ports[port_no]
+        cls = self._classifiers.pop(port_no, None)
+        if cls is not None:
+            for mf in cls:
+                mf.dead = True
+        self._quick.pop(port_no, None)
+        self._emc.clear()
+
+    def ports(self) -> list[DpPort]:
+        return [self._ports[n] for n in sorted(self._ports)]
+
+    def port_names(self) -> dict[int, str]:
+        return {n: p.name for n, p in self._ports.items()}
+
+    def format_show(self) -> str:
+        """``ovs-appctl dpctl/show`` for this datapath."""
+        lines = [
+            f"{self.dp_type}@{self.name}:",
+            f"  lookups: hit:{self.n_hit} missed:{self.n_missed} lost:{self.n_lost}",
+            f"  flows: {self.n_flows()}",
+        ]
+        for p in self.ports():
+            lines.append(f"  port {p.port_no}: {p.name} ({_SHOW_TYPES.get(p.type, p.type)})")
+        return "\n".join(lines) + "\n"
+
+    # ----------------------------------------------------------------------- upcalls
+    def register_upcall_cb(self, cb: UpcallCallback | None) -> None:
+        self._upcall = cb
+
+    # ------------------------------------------------------------------- packet path
+    def process(self, in_port: int, packets: Sequence[bytes | bytearray], now: float,
+                offloads: Sequence[object] | None = None) -> list[tuple[int, bytearray, object]]:
+        """Run a batch received on ``in_port``; returns ``(dp_port, packet, offload)``
+        transmissions in order.  The datapath may modify the given bytearrays."""
+        self.last_now = now
+        ctx = ExecContext(self.conntrack, self._upcall, now)
+        out = ctx.out
+        quick = self._quick.get(in_port)
+        if quick is None:
+            quick = self._quick[in_port] = {}
+        emc = self._emc
+        cls = self._classifiers.get(in_port)
+        md = None
+        unpack = _QUICK.unpack_from
+        hit = 0
+        for i, pkt in enumerate(packets):
+            off = offloads[i] if offloads is not None else None
+            try:
+                if type(pkt) is not bytearray:
+                    pkt = bytearray(pkt)
+                n = len(pkt)
+                qk = None
+                if n >= 42:
+                    macs, et, vihl, tos, tl, frag, ttl, proto, addrs, ports = unpack(pkt)
+                    if (et == 0x0800 and vihl == 0x45 and not frag & 0x3FFF
+                            and 20 <= tl <= n - 14 <= tl + 0xFFFF):
+                        if proto == 17:
+                            if tl >= 28:
+                                qk = (macs, tos, ttl, 17, addrs, ports)
+                        elif proto == 6 and tl >= 40 and n >= 48:
+                            word = _U16.unpack_from(pkt, 46)[0]
+                            if 20 <= (word >> 10) & 0x3C <= tl - 20:
+                                qk = (macs, tos, ttl, word, addrs, ports)
+                    if qk is not None:
+                        ent = quick.get(qk)
+                        if ent is not None:
+                            mf = ent[1]
+                            if not mf.dead:
+                                hit += 1
+                                mf.n_packets += 1
+                                mf.n_bytes += n
+                                mf.used = now
+                                if proto == 6:
+                                    mf.tcp_flags |= word & 0xFFF
+                                if mf.out_port >= 0:
+                                    out.append((mf.out_port, pkt, off))
+                                else:
+                                    run_actions(ctx, mf.actions, pkt, ent[0], off)
+                                    if ctx.recirc:
+                                        self._drain(ctx)
+                                continue
+                            del quick[qk]
+                if md is None:
+                    md = list(DEFAULT_MD)
+                    md[L.IN_PORT] = in_port
+                    md = tuple(md)
+                key = md + extract_headers(pkt)
+                mf = emc.get(key)
+                if mf is not None and mf.dead:
+                    del emc[key]
+                    mf = None
+                if mf is None and cls is not None:
+                    mf = cls.lookup(key)
+                    if mf is not None:
+                        self._emc_insert(key, mf)
+                if mf is not None:
+                    hit += 1
+                    if qk is not None:
+                        if len(quick) >= EMC_ENTRIES:
+                            del quick[next(iter(quick))]
+                        quick[qk] = (key, mf)
+                    mf.n_packets += 1
+                    mf.n_bytes += n
+                    mf.used = now
+                    if key[L.NW_PROTO] == 6:
+                        mf.tcp_flags |= key[L.TCP_FLAGS]
+                    if mf.out_port >= 0:
+                        out.append((mf.out_port, pkt, off))
+                    else:
+                        run_actions(ctx, mf.actions, pkt, key, off)
+                else:
+                    self._miss(ctx, pkt, key, off)
+                    cls = self._classifiers.get(in_port)
+                if ctx.recirc:
+                    self._drain(ctx)
+            except Exception:  # bad input must never escape the packet path
+                coverage.inc("datapath_drop_exception")
+                ctx.recirc.clear()
+        self.n_hit += hit
+        return out
+
+    def _emc_insert(self, key: tuple[int, ...], mf: Megaflow) -> None:
+        emc = self._emc
+        if len(emc) >= EMC_ENTRIES:
+            del emc[next(iter(emc))]
+        emc[key] = mf
+
+    def _lookup(self, key: tuple[int, ...]) -> Megaflow | None:
+        mf = self._emc.get(key)
+        if mf is not None:
+            if not mf.dead:
+                return mf
+            del self._emc[key]
+        cls = self._classifiers.get(key[L.IN_PORT])
+        if cls is None:
+            return None
+        mf = cls.lookup(key)
+        if mf is not None:
+            self._emc_insert(key, mf)
+        return mf
+
+    def _drain(self, ctx: ExecContext) -> None:
+        """Run the recirculations the last action list asked for, depth-first, in order."""
+        stack = ctx.recirc[::-1]
+        ctx.recirc.clear()
+        while stack:
+            pkt, key, off, depth = stack.pop()
+            if depth > MAX_RECIRC_DEPTH:
+                coverage.inc("datapath_drop_recirc_error")
+                continue
+            ctx.depth = depth
+            mf = self._lookup(key)
+            if mf is not None:
+                self.n_hit += 1
+                mf.n_packets += 1
+                mf.n_bytes += len(pkt)
+                mf.used = ctx.now
+                if key[L.NW_PROTO] == 6:
+                    mf.tcp_flags |= key[L.TCP_FLAGS]
+                run_actions(ctx, mf.actions, pkt, key, off)
+            else:
+                self._miss(ctx, pkt, key, off)
+            if ctx.recirc:
+                stack.extend(ctx.recirc[::-1])
+                ctx.recirc.clear()
+        ctx.depth = 0
+
+    def _miss(self, ctx: ExecContext, pkt: bytearray, key: tuple[int, ...], off: object) -> None:
+        self.n_missed += 1
+        cb = self._upcall
+        if cb is None:
+            self.n_lost += 1
+            coverage.inc("datapath_drop_upcall_error")
+            return
+        try:
+            res = cb(Upcall(UpcallKind.MISS, pkt, key, ctx.now))
+        except Exception:
+            self.n_lost += 1
+            coverage.inc("datapath_drop_upcall_error")
+            return
+        if res is None:
+            return
+        if res.mask is not None:
+            self._install(key, res, ctx.now)
+        run_actions(ctx, tuple(res.actions), pkt, key, off)
+
+    # --------------------------------------------------------------------- megaflows
+    def _install(self, key: tuple[int, ...], res: UpcallResult, now: float) -> Megaflow:
+        mask = normalize_mask(res.mask)
+        return self.flow_put(key, mask, tuple(res.actions), res.owner, now=now)
+
+    def flow_put(self, key: Sequence[int], mask: Sequence[int], actions: Sequence[object],
+                 owner: object = None, *, now: float = 0.0) -> Megaflow:
+        """Install (or replace the actions of) a megaflow; ``key`` is an example packet
+        key, kept unmasked for dumps as OVS does."""
+        key = tuple(key)
+        mask = normalize_mask(mask)
+        in_port = key[L.IN_PORT]
+        cls = self._classifiers.get(in_port)
+        if cls is None:
+            cls = self._classifiers[in_port] = PortClassifier()
+        old = cls.find_exact(key, mask)
+        if old is not None:
+            old.set_actions(tuple(actions))
+            old.owner = owner
+            return old
+        mf = Megaflow(key, mask, tuple(actions), owner, _ufid(key, mask), now)
+        cls.insert(mf)
+        return mf
+
+    def _all(self) -> list[Megaflow]:
+        return [mf for n in sorted(self._classifiers) for mf in self._classifiers[n]]
+
+    def n_flows(self) -> int:
+        return sum(len(c) for c in self._classifiers.values())
+
+    def flow_dump(self) -> list[DpFlow]:
+        return [_snapshot(mf) for mf in self._all()]
+
+    def flow_del(self, key: Sequence[int], mask: Sequence[int]) -> DpFlow | None:
+        """Delete the megaflow with this key and mask; returns its final snapshot."""
+        key = tuple(key)
+        cls = self._classifiers.get(key[L.IN_PORT])
+        mf = None if cls is None else cls.find_exact(key, normalize_mask(mask))
+        if mf is None:
+            return None
+        self._kill(cls, mf)
+        return _snapshot(mf)
+
+    def _kill(self, cls: PortClassifier, mf: Megaflow) -> None:
+        cls.remove(mf)
+        mf.dead = True
+        if not len(cls):
+            del self._classifiers[mf.key[L.IN_PORT]]
+
+    def flow_flush(self) -> None:
+        """Delete every megaflow (and so empty the exact-match caches)."""
+        for cls in self._classifiers.values():
+            for mf in cls:
+                mf.dead = True
+        self._classifiers.clear()
+        self._emc.clear()
+        self._quick.clear()
+
+    def revalidate(self, fn: Callable[[DpFlow], object]) -> list[DpFlow]:
+        """Ask ``fn`` about every megaflow: ``"keep"``, ``"delete"`` or new actions.
+
+        Returns the snapshots of the deleted megaflows (their last statistics).  The
+        exact-match caches never hand out a deleted megaflow, and changed actions take
+        effect on the very next packet (the caches point at the megaflow itself).
+        """
+        deleted = []
+        for mf in self._all():
+            verdict = fn(_snapshot(mf))
+            if verdict == "keep" or verdict is None:
+                continue
+            if verdict == "delete":
+                self._kill(self._classifiers[mf.key[L.IN_PORT]], mf)
+                deleted.append(_snapshot(mf))
+            else:
+                mf.set_actions(tuple(verdict))
+        return deleted
+
+    def flush(self) -> None:
+        """The cheap revalidation: drop every cached flow (alias of :meth:`flow_flush`)."""
+        self.flow_flush()
+
+    def execute(self, packet: bytes | bytearray, md_key: Sequence[int], actions: Sequence[object],
+                now: float, offload: object = None) -> list[tuple[int, bytearray, object]]:
+        """Run ``actions`` on one packet (packet-out).  ``md_key`` gives at least the
+        metadata slots (in_port, ...); headers are extracted from the bytes."""
+        pkt = bytearray(packet)
+        ctx = ExecContext(self.conntrack, self._upcall, now)
+        try:
+            key = tuple(md_key[: L.N_MD]) + extract_headers(pkt)
+            run_actions(ctx, tuple(actions), pkt, key, offload)
+            if ctx.recirc:
+                self._drain(ctx)
+        except Exception:
+            coverage.inc("datapath_drop_exception")
+        return ctx.out
+
+    # ---------------------------------------------------------------------- dumping
+    def format_flows(self, verbose: bool = False, port_names: Mapping[int, str] | None = None,
+                     *, names: bool | None = None, now: float | None = None) -> str:
+        """``ovs-appctl dpctl/dump-flows [-m]``: ports by number unless ``names`` (the
+        default for ``-m``, as dpctl); ``port_names`` overrides the datapath's names."""
+        if names is None:
+            names = verbose
+        pn = (port_names if port_names is not None else self.port_names()) if names else None
+        when = self.last_now if now is None else now
+        flows = self._all()
+        if not flows:
+            return ""
+        lines = ["flow-dump from the main thread:"]
+        for mf in flows:
+            lines.append(dump.format_flow(mf, verbose=verbose, port_names=pn, now=when))
+        return "\n".join(lines) + "\n"
+
+
+def _snapshot(mf: Megaflow) -> DpFlow:
+    return DpFlow(mf.key, mf.mask, mf.actions, mf.n_packets, mf.n_bytes, mf.used,
+                  mf.tcp_flags, mf.owner, mf.ufid)
+
+
+def _ufid(key: tuple[int, ...], mask: tuple[int, ...]) -> str:
+    """A stable flow id in UUID form (OVS hashes the key; the value is opaque)."""
+    h = hashlib.blake2b(repr((key, mask)).encode(), digest_size=16).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
