@@ -32,6 +32,8 @@ _CT_FIRST = L.CT_STATE
 _CT_END = L.CT_TP_DST + 1
 _CT_CLEAR = (0,) * (_CT_END - _CT_FIRST)
 _ALG_PORTS = {"": 0, "ftp": 21, "tftp": 69}
+_L4_PROTO = {"tcp": L.IPPROTO_TCP, "udp": L.IPPROTO_UDP, "sctp": L.IPPROTO_SCTP,
+             "icmp": L.IPPROTO_ICMP, "icmpv6": L.IPPROTO_ICMPV6}
 
 
 class ExecContext:
@@ -203,12 +205,12 @@ def _apply_set(pkt: bytearray, key: list, a: A.SetMasked) -> None:
                     elif slot == L.NW_TTL:
                         R.set_ipv6_hlimit(pkt, l3, v)
         elif h in ("tcp", "udp", "sctp"):
-            ok = l4 >= 0 and not frag & L.FLOW_NW_FRAG_LATER
+            ok = l4 >= 0 and not frag & L.FLOW_NW_FRAG_LATER and proto == _L4_PROTO[h]
             for slot, v in new.items():
                 ok = ok and R.set_tp_port(pkt, l4, proto, v, slot == L.TP_DST)
         elif h in ("icmp", "icmpv6"):
-            ok = l4 >= 0 and not frag & L.FLOW_NW_FRAG_LATER and R.set_icmp(
-                pkt, l4, new.get(L.TP_SRC), new.get(L.TP_DST))
+            ok = (l4 >= 0 and not frag & L.FLOW_NW_FRAG_LATER and proto == _L4_PROTO[h]
+                  and R.set_icmp(pkt, l4, new.get(L.TP_SRC), new.get(L.TP_DST)))
         elif h == "arp":
             ok = eth_type in (L.ETH_TYPE_ARP, L.ETH_TYPE_RARP) and R.set_arp(
                 pkt, l3, op=new.get(L.NW_PROTO), sha=new.get(L.ARP_SHA),
