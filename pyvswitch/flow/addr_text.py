@@ -73,19 +73,18 @@ def format_mac_masked(v: int, mask: int | None) -> str:
 
 
 # ----------------------------------------------------------------------------- IPv4
-_IP_RE = re.compile(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})")
+_IP_RE = re.compile(r"\+?(\d+)\.\+?(\d+)\.\+?(\d+)\.\+?(\d+)")
 
 
 def scan_ipv4(s: str, pos: int = 0) -> tuple[int, int] | None:
+    """``A.B.C.D`` read as ``scanf("%hhu.%hhu.%hhu.%hhu")`` does: each number keeps its
+    low 8 bits (OVS accepts ``10.0.0.300`` as 10.0.0.44)."""
     m = _IP_RE.match(s, pos)
     if not m:
         return None
     v = 0
     for g in m.groups():
-        b = int(g)
-        if b > 255:
-            return None
-        v = (v << 8) | b
+        v = (v << 8) | (int(g) & 0xFF)
     return v, m.end()
 
 

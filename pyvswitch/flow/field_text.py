@@ -130,6 +130,7 @@ def parse_field_value(f: Field, s: str, port_map: PortMap | None = None,
 
 def _parse_integer(f: Field, s: str, nbytes: int) -> tuple[int, int | None]:
     what = "value"
+    name = _ACTION_ALIASES.get(f.name, f.name)
     try:
         value, end = parse_int_string(s, nbytes)
         if end != len(s) and s[end] != "/":
@@ -143,9 +144,9 @@ def _parse_integer(f: Field, s: str, nbytes: int) -> tuple[int, int | None]:
         return value, mask
     except IntSyntaxError as e:
         if e.too_large:
-            raise ParseError(f"{s}: {what} too large for {nbytes}-byte field {f.name}") \
+            raise ParseError(f"{s}: {what} too large for {nbytes}-byte field {name}") \
                 from None
-        raise ParseError(f"{s}: bad syntax for {f.name} {what}") from None
+        raise ParseError(f"{s}: bad syntax for {name} {what}") from None
 
 
 def parse_field_exact(f: Field, s: str, port_map: PortMap | None = None) -> int:

@@ -1,0 +1,178 @@
+"""A broad table of flows for the oracle and round-trip tests.
+
+Each entry is (protocol, flow text).  ``"of10"`` flows are checked against plain
+``ovs-ofctl parse-flows`` (OpenFlow 1.0 action encodings: ``load:``, ``mod_*``,
+``strip_vlan`` survive the trip), ``"of13"`` ones against ``-O OpenFlow13`` (``set_field``,
+``pop_vlan``, instructions survive), ``"of15"`` with ``-O OpenFlow15`` (masked
+``set_field``, ``importance``).  Every flow satisfies ovs-ofctl's own consistency
+checks, so the real parser accepts it.  Addresses: test ranges and private ranges only.
+"""
+
+OF10 = [
+    "actions=drop",
+    "in_port=1,actions=output:2",
+    "priority=0,actions=NORMAL",
+    "priority=65535,actions=FLOOD,ALL,LOCAL,IN_PORT",
+    "in_port=LOCAL,actions=output:1",
+    "table=0,priority=100,ip,in_port=1,actions=ct(commit,zone=1),output:2",
+    "table=0,priority=90,ip,ct_state=-trk,actions=ct(table=1,zone=1)",
+    "table=1,ip,ct_state=+trk+new,ct_zone=1,actions=ct(commit,zone=1,"
+    "exec(load:0x1->NXM_NX_CT_MARK[],load:0xabc->NXM_NX_CT_LABEL[0..11])),output:2",
+    "table=1,ip,ct_state=+trk+est-rel-inv,ct_mark=0x1/0x1,actions=output:2",
+    "table=1,ct_state=+trk+inv,actions=drop",
+    "table=1,tcp,ct_state=+trk+new,tp_dst=80,"
+    "actions=ct(commit,zone=2,table=2,nat(dst=203.0.113.10:8080))",
+    "udp,ct_state=+trk+new,"
+    "actions=ct(commit,zone=3,nat(src=198.51.100.1-198.51.100.5:1000-2000,random)),output:2",
+    "ip,ct_state=+trk+est,actions=ct(nat,zone=2,table=2)",
+    "ip,actions=ct(commit,nat(src=198.51.100.9,persistent))",
+    "ip,actions=ct(commit,nat(dst=198.51.100.1-198.51.100.9,hash))",
+    "ipv6,actions=ct(commit,nat(src=[2001:db8::1]-[2001:db8::5]:100-200))",
+    "ipv6,actions=ct(commit,nat(dst=2001:db8::1-2001:db8::5))",
+    "ip,actions=ct(commit,nat(src))",
+    "tcp,ct_state=+trk+est,ct_label=0x1/0x1,ct_nw_src=10.0.0.1,ct_nw_dst=10.0.0.2,"
+    "ct_nw_proto=6,ct_tp_src=1234,ct_tp_dst=80,actions=ct_clear,resubmit(,3)",
+    "ipv6,ct_state=+trk+est,ct_ipv6_src=2001:db8::1,ct_ipv6_dst=2001:db8::/32,"
+    "actions=drop",
+    "ip,actions=resubmit(1,3),resubmit:4,resubmit(,3),resubmit(IN_PORT,5)",
+    "ip,ct_state=+trk+est,actions=resubmit(,3,ct)",
+    "tcp,tp_dst=21,actions=ct(commit,alg=ftp,zone=NXM_NX_REG0[0..15])",
+    "udp,tp_dst=69,actions=ct(commit,alg=tftp,zone=NXM_NX_CT_ZONE[])",
+    "ipv6,actions=ct(force,commit,zone=7,exec(load:0x2->NXM_NX_CT_MARK[])),output:2",
+    "ip,actions=ct(commit,exec(move:NXM_NX_REG0[]->NXM_NX_CT_MARK[]))",
+    "ip,actions=ct(commit,exec(load:0x5->NXM_NX_CT_LABEL[64..71],"
+    "load:0x1->NXM_NX_CT_MARK[3]))",
+    "reg0=0x5,reg1=0x10/0xf0,xreg2=0x1,actions=load:0x1->NXM_NX_REG1[],"
+    "move:NXM_OF_IN_PORT[]->NXM_NX_REG2[0..15],output:NXM_NX_REG1[0..15]",
+    "xxreg1=0x1234/0xffff,reg15=7,actions=load:0xf00f->NXM_NX_REG1[],"
+    "load:0xffffffffffffffff->NXM_NX_XXREG0[0..63]",
+    "actions=load:0x5->NXM_NX_REG1[0..7],load:0x1->NXM_NX_REG1[4..7]",
+    "actions=move:NXM_NX_REG0[0..7]->NXM_NX_REG1[8..15],move:NXM_OF_ETH_SRC[]->NXM_OF_ETH_DST[]",
+    "dl_vlan=10,dl_vlan_pcp=3,actions=strip_vlan,NORMAL",
+    "in_port=1,dl_vlan=30,actions=mod_vlan_vid:40,output:2",
+    "dl_vlan_pcp=5,actions=mod_vlan_pcp:2",
+    "vlan_tci=0x1000/0x1000,actions=drop",
+    "vlan_tci=0x0000,actions=mod_vlan_vid:7",
+    "vlan_tci=0x3005/0xefff,actions=drop",
+    "dl_vlan=0xffff,actions=drop",
+    "arp,arp_op=1,arp_spa=10.0.0.1,arp_tpa=10.0.0.0/24,arp_sha=02:00:00:00:00:01,"
+    "actions=controller(reason=no_match,max_len=128,userdata=01.02.03)",
+    "arp,arp_op=2,arp_tha=02:00:00:00:00:00/ff:ff:ff:00:00:00,arp_spa=10.1.0.0/255.255.0.0,"
+    "actions=controller(id=3,pause)",
+    "rarp,arp_tpa=10.0.0.1,actions=drop",
+    "icmp,icmp_type=8,icmp_code=0,nw_tos=0x10,nw_ecn=1,nw_ttl=64,actions=CONTROLLER:65535",
+    "icmp,actions=controller,CONTROLLER:100,output:CONTROLLER,controller(max_len=200)",
+    "ip,actions=controller(reason=invalid_ttl),controller(reason=action_set,id=9),"
+    "controller(reason=group,userdata=ff),controller(reason=packet_out,meter_id=5)",
+    "ip,ip_dscp=46,ip_frag=no,nw_src=10.1.0.0/16,nw_dst=10.2.3.4,"
+    "actions=mod_nw_tos:0x20,dec_ttl,output:2",
+    "ip,nw_frag=later,actions=dec_ttl(1,2,3)",
+    "ip,nw_frag=first,actions=drop",
+    "ip,nw_frag=yes,actions=drop",
+    "ip,nw_frag=not_later,actions=drop",
+    "ip,nw_src=10.0.0.0/255.0.255.0,nw_dst=0.0.0.0/0.0.0.1,actions=drop",
+    "ip,nw_proto=89,actions=drop",
+    "ip,nw_tos=0x11,actions=drop",
+    "tcp,nw_ecn=3,nw_ttl=1,actions=mod_tp_src:5",
+    "ipv6,ipv6_src=2001:db8::/64,ipv6_dst=2001:db8::1,ipv6_label=0x12345,"
+    "actions=dec_ttl,output:1",
+    "ipv6,ipv6_src=2001:db8::/ffff::ffff,ipv6_label=0x5/0xf,actions=drop",
+    "ipv6,ipv6_dst=::ffff:10.0.0.1,actions=drop",
+    "ipv6,ipv6_dst=::,ipv6_src=::1,actions=drop",
+    "ipv6,ipv6_src=::10.0.0.1,actions=drop",
+    "ipv6,ipv6_src=2001:db8:0:1:0:0:0:1,actions=drop",
+    "icmp6,icmp_type=135,nd_target=fe80::1,nd_sll=02:00:00:00:00:01,actions=NORMAL",
+    "icmp6,icmp_type=136,icmp_code=0,nd_target=fe80::/10,nd_tll=02:00:00:00:00:02,"
+    "actions=NORMAL",
+    "icmp6,icmp_type=128,actions=drop",
+    "tcp6,tp_src=80,actions=drop",
+    "udp6,tp_dst=53,actions=drop",
+    "sctp6,actions=drop",
+    "sctp,tp_src=9,actions=drop",
+    "tun_id=0x5,metadata=0x1/0xff,tcp,tcp_flags=+syn-ack,dl_src=02:00:00:00:00:01,"
+    "dl_dst=01:00:00:00:00:00/01:00:00:00:00:00,tp_src=0x400/0xfc00,"
+    "actions=mod_dl_src:02:00:00:00:00:09,mod_nw_dst:10.9.9.9,mod_tp_dst:8080,output:in_port",
+    "tcp,tcp_flags=syn|ack,actions=drop",
+    "tcp,tcp_flags=0x12/0x17,actions=drop",
+    "tcp,tcp_flags=+fin+rst+psh+urg+ece+cwr+ns,actions=drop",
+    "tcp,tcp_flags=0,actions=drop",
+    "tun_src=10.0.0.1,tun_dst=10.0.0.0/8,tun_id=0x10/0xf0,actions=drop",
+    "pkt_mark=5,actions=drop",
+    "pkt_mark=0x5/0xf,dp_hash=0x3/0xf,actions=drop",
+    "udp,udp_src=68,udp_dst=67,actions=mod_nw_src:10.0.0.254,mod_tp_dst:67,LOCAL",
+    "table=5,priority=1,actions=learn(table=10,idle_timeout=60,priority=1,"
+    "NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],load:NXM_OF_IN_PORT[]->NXM_NX_REG0[0..15],"
+    "output:NXM_OF_IN_PORT[]),NORMAL",
+    "ip,actions=learn(table=2,hard_timeout=10,fin_idle_timeout=5,fin_hard_timeout=6,"
+    "send_flow_rem,delete_learned,cookie=0x99,dl_type=0x800,NXM_OF_IP_SRC[],"
+    "NXM_NX_REG0[0..3]=0xa,load:0x5->NXM_NX_REG1[0..7],in_port=7)",
+    "actions=learn(table=3,limit=10,result_dst=NXM_NX_REG0[5],NXM_OF_VLAN_TCI[0..11],"
+    "eth_dst=02:00:00:00:00:01,NXM_NX_REG2[]=NXM_NX_REG3[],"
+    "load:NXM_NX_REG4[0..7]->NXM_NX_REG5[8..15])",
+    "cookie=0x5,table=6,priority=1,idle_timeout=30,hard_timeout=300,send_flow_rem,"
+    "check_overlap,actions=drop",
+    "cookie=0xfffffffffffffffe,importance=5,actions=drop",
+    "dl_type=0x88cc,actions=output:1,output:2,FLOOD,ALL,IN_PORT",
+    "dl_type=0x0800,nw_proto=17,actions=drop",
+    "ipv6,nw_proto=58,actions=drop",
+    "mpls,actions=drop",
+    "mplsm,actions=drop",
+    "ct_state=0x21,actions=drop",
+    "ct_state=new|trk,actions=drop",
+    "ct_state=0,actions=drop",
+    "ct_state=+snat+dnat+rpl,actions=drop",
+    "ct_state=0x22/0x23,actions=drop",
+    "ip,ct_state=+trk+est,ct_zone=0x10,ct_mark=7,ct_label=0x1234567890abcdef1234,"
+    "actions=drop",
+    "recirc_id=1,actions=drop",
+    "actions=note:01.02.03.04.05.06",
+    "actions=enqueue:1:2,enqueue(3,4)",
+    "actions=set_queue:3,output:1",
+    "actions=exit",
+    "actions=output:65279",
+    "NXM_NX_REG0[0..3]=5,NXM_NX_REG0[8]=1,actions=drop",
+    "reg0=0x1/0xf,reg0=0x10/0xf0,actions=drop",
+    "tcp,tp_src=0/0xfc00,tp_dst=5,actions=drop",
+    "icmp,icmp_type=3,icmp_code=1,actions=drop",
+    "dl_src=02:00:00:00:00:01/ff:ff:ff:ff:ff:00,actions=drop",
+    "in_port=65534,actions=drop",
+    "actions=output:NXM_NX_REG5[16..31]",
+]
+
+OF13 = [
+    "actions=drop",
+    "in_port=1,actions=output:2",
+    "table=1,ip,ct_state=+trk+new,ct_zone=1,"
+    "actions=ct(commit,zone=1,exec(set_field:0x1->ct_mark)),output:2",
+    "actions=set_field:0x3->reg3",
+    "udp,udp_src=68,udp_dst=67,actions=set_field:10.0.0.254->ip_dst,set_field:67->udp_dst,LOCAL",
+    "tcp,actions=set_field:02:00:00:00:00:09->eth_src,set_field:8080->tcp_dst",
+    "ip,actions=set_field:32->nw_tos,set_field:8->ip_dscp,set_field:2->nw_ecn",
+    "ipv6,actions=set_field:2001:db8::1->ipv6_src,set_field:0x12345->ipv6_label",
+    "actions=set_field:1->in_port,set_field:0x10->tun_id,set_field:5->pkt_mark",
+    "dl_vlan=10,dl_vlan_pcp=3,actions=pop_vlan,NORMAL",
+    "in_port=2,vlan_tci=0x0000/0x1fff,actions=push_vlan:0x8100,set_field:4116->vlan_vid,"
+    "output:1",
+    "vlan_tci=0x1000/0x1000,actions=push_vlan:0x88a8,set_field:3->vlan_pcp",
+    "ip,actions=write_actions(output:2),write_metadata:0x10/0xff,goto_table:7",
+    "ip,actions=clear_actions,goto_table:8",
+    "ip,actions=group:1",
+    "ip,actions=meter:1,output:1",
+    "actions=write_actions(set_field:0x5->reg0,group:5,output:1)",
+    "actions=write_metadata:0x1234",
+    "ip,actions=mod_nw_ttl:9,dec_ttl",
+    "actions=set_queue:3,output:1",
+    "metadata=0x1/0xff,actions=goto_table:9",
+    "actions=load:0x1->NXM_NX_REG1[],load:0xf->NXM_NX_REG2[4..7]",
+    "in_port=CONTROLLER,actions=output:IN_PORT",
+    "cookie=0x7,reset_counts,no_packet_counts,no_byte_counts,actions=drop",
+]
+
+OF15 = [
+    "actions=set_field:0x3->reg3,set_field:0x5/0xff->reg1",
+    "ip,actions=set_field:10.0.0.0/255.0.0.0->ip_src",
+    "ip,actions=ct(commit,exec(set_field:0x5/0xff->ct_mark,set_field:0xabc/0xfff->ct_label))",
+    "cookie=0x7,importance=2,actions=drop",
+    "ipv6,actions=set_field:2001:db8::/32->ipv6_dst",
+    "actions=set_field:02:00:00:00:00:00/ff:ff:ff:00:00:00->eth_dst",
+]
