@@ -72,31 +72,6 @@ def bench_emc(seconds: float) -> float:
     return _run(dp, [pkts], seconds)
 
 
-def bench_megaflow(seconds: float) -> float:
-    # Every packet has a different source port: one megaflow (ports wildcarded) serves
-    # them all while the exact-match caches never see a key twice.
-    dp = Datapath()
-    dp.port_add("p1")
-    dp.port_add("p2")
-    mask = _mask_dst_only()
-    dp.register_upcall_cb(lambda up: UpcallResult((Output(2),), mask))
-    dp.process(1, [bytearray(udp_frame(1))], 0.0)
-    n = 0
-    port = 2
-    start = time.perf_counter()
-    end = start + seconds
-    while time.perf_counter() < end:
-        batch = [bytearray(udp_frame(port + i & 0xFFFF)) for i in range(BATCH)]
-        t0 = time.perf_counter()
-        dp.process(1, batch, 1.0)
-        start += 0  # batch building is excluded below
-        n += BATCH
-        port += BATCH
-        end += 0
-        _ = t0
-    return _cold_rate(seconds)
-
-
 def _cold_rate(seconds: float) -> float:
     dp = Datapath()
     dp.port_add("p1")

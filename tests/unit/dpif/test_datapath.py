@@ -227,3 +227,31 @@ def test_execute_packet_out():
                      now=1.0)
     assert [(p, b[22]) for p, b, _ in out] == [(2, 9)]
     assert sp.misses == []
+
+
+def test_every_dumped_line_parses_with_the_ovs_python_package():
+    from ovs.flow.odp import ODPFlow
+
+    from tests.unit.dpif.helpers import FakeConntrack
+
+    dp, sp = make_dp(FakeConntrack())
+    sp.add(lambda f: f[L.RECIRC_ID] == 0 and f[L.NW_PROTO] == 6,
+           "recirc_id(0),in_port(1),eth_type(0x0800),ipv4(proto=6,frag=no)",
+           "ct(commit,zone=1,mark=0x1/0xffffffff,nat(src=203.0.113.1-203.0.113.9:1024-2048)),"
+           "recirc(0x1)")
+    sp.add(lambda f: f[L.RECIRC_ID] == 1,
+           "ct_state(+new+trk),ct_zone(0x1),recirc_id(0x1),in_port(1),eth_type(0x0800),"
+           "ipv4(src=198.51.100.0/255.255.255.0,frag=no),tcp(dst=80),tcp_flags(+syn-ack)",
+           "set(ipv4(dst=198.51.100.10)),set(tcp(dst=8080)),push_vlan(vid=20,pcp=0),2")
+    sp.add(lambda f: f[L.VLAN_TCI] != 0,
+           "recirc_id(0),in_port(1),eth(src=50:54:00:00:00:01),eth_type(0x8100),"
+           "vlan(vid=5),encap(eth_type(0x0800),ipv4(proto=17,frag=no),udp(dst=5678))",
+           "pop_vlan,hash(l4(0)),trunc(64),3,userspace(pid=0,slow_path(match))")
+    dp.process(1, [tcp(flags="S"), udp(vlan=5)], now=5.0)
+    dp.process(1, [tcp(flags="S"), udp(vlan=5)], now=6.0)
+    for verbose in (False, True):
+        lines = dp.format_flows(verbose=verbose, now=6.5).splitlines()
+        assert lines[0] == "flow-dump from the main thread:" and len(lines) == 5
+        parsed = [ODPFlow(line) for line in lines[1:]]
+        assert all(f.match_kv and f.actions_kv for f in parsed)
+        assert sum(f.info["packets"] for f in parsed) == 2
