@@ -25,6 +25,7 @@ from pyvswitch import coverage
 from pyvswitch.dpif.provider import Upcall, UpcallKind
 from pyvswitch.flow import layout as L
 from pyvswitch.flow.extract import extract_headers
+from pyvswitch.netdev.offload import F_DATA_VALID, F_NEEDS_CSUM, shift_offload
 from pyvswitch.odp import actions as A
 from pyvswitch.packet import rewrite as R
 
@@ -54,8 +55,14 @@ class ExecContext:
 
 
 def l4_csum_good(offload: object) -> bool:
-    """Whether the receiving port vouched for the L4 checksum (offload metadata)."""
-    return bool(getattr(offload, "l4_csum_good", False))
+    """Whether the receiving port vouched for the L4 checksum: the kernel verified it
+    (DATA_VALID) or the frame comes from the local stack with the sum left to finish
+    (NEEDS_CSUM); see :mod:`pyvswitch.netdev.offload`."""
+    return bool(getattr(offload, "flags", 0) & (F_DATA_VALID | F_NEEDS_CSUM))
+
+
+def _partial(offload: object) -> bool:
+    return bool(getattr(offload, "flags", 0) & F_NEEDS_CSUM)
 
 
 def run_actions(ctx: ExecContext, actions: tuple, pkt: bytearray, key: tuple | list,
@@ -89,7 +96,7 @@ def run_actions(ctx: ExecContext, actions: tuple, pkt: bytearray, key: tuple | l
                 pkt = bytearray(pkt)
                 shared = False
             key = list(key)
-            _apply_set(pkt, key, a)
+            _apply_set(pkt, key, a, _partial(off) if off is not None else False)
         elif t is A.Ct:
             if shared:
                 pkt = bytearray(pkt)
@@ -117,6 +124,8 @@ def run_actions(ctx: ExecContext, actions: tuple, pkt: bytearray, key: tuple | l
                 pkt = bytearray(pkt)
                 shared = False
             if R.push_vlan(pkt, a.tpid, a.tci):
+                if off is not None:
+                    off = shift_offload(off, 4)
                 key = list(key)
                 key[L.VLAN2_TPID] = key[L.VLAN_TPID]
                 key[L.VLAN2_TCI] = key[L.VLAN_TCI]
@@ -127,6 +136,8 @@ def run_actions(ctx: ExecContext, actions: tuple, pkt: bytearray, key: tuple | l
                 pkt = bytearray(pkt)
                 shared = False
             if R.pop_vlan(pkt):
+                if off is not None:
+                    off = shift_offload(off, -4)
                 key = list(key)
                 key[L.N_MD:] = extract_headers(pkt)
         elif t is A.Hash:
@@ -171,7 +182,7 @@ def _conntrack(ctx: ExecContext, a: A.Ct, pkt: bytearray, key: list, off: object
 
 
 # ------------------------------------------------------------------------ set actions
-def _apply_set(pkt: bytearray, key: list, a: A.SetMasked) -> None:
+def _apply_set(pkt: bytearray, key: list, a: A.SetMasked, partial: bool) -> None:
     h = a.header
     new = {}
     for slot, value, mask in a.changes:
@@ -187,7 +198,7 @@ def _apply_set(pkt: bytearray, key: list, a: A.SetMasked) -> None:
             if ok:
                 for slot, v in new.items():
                     if slot in (L.NW_SRC, L.NW_DST):
-                        R.set_ipv4_addr(pkt, l3, l4, proto, frag, v, slot == L.NW_DST)
+                        R.set_ipv4_addr(pkt, l3, l4, proto, frag, v, slot == L.NW_DST, partial)
                     elif slot == L.NW_TOS:
                         R.set_ipv4_tos(pkt, l3, v)
                     elif slot == L.NW_TTL:
@@ -197,7 +208,8 @@ def _apply_set(pkt: bytearray, key: list, a: A.SetMasked) -> None:
             if ok:
                 for slot, v in new.items():
                     if slot in (L.IPV6_SRC, L.IPV6_DST):
-                        R.set_ipv6_addr(pkt, l3, l4, proto, frag, v, slot == L.IPV6_DST)
+                        R.set_ipv6_addr(pkt, l3, l4, proto, frag, v, slot == L.IPV6_DST,
+                                        partial)
                     elif slot == L.NW_TOS:
                         R.set_ipv6_tc(pkt, l3, v)
                     elif slot == L.IPV6_LABEL:
@@ -207,7 +219,7 @@ def _apply_set(pkt: bytearray, key: list, a: A.SetMasked) -> None:
         elif h in ("tcp", "udp", "sctp"):
             ok = l4 >= 0 and not frag & L.FLOW_NW_FRAG_LATER and proto == _L4_PROTO[h]
             for slot, v in new.items():
-                ok = ok and R.set_tp_port(pkt, l4, proto, v, slot == L.TP_DST)
+                ok = ok and R.set_tp_port(pkt, l4, proto, v, slot == L.TP_DST, partial)
         elif h in ("icmp", "icmpv6"):
             ok = (l4 >= 0 and not frag & L.FLOW_NW_FRAG_LATER and proto == _L4_PROTO[h]
                   and R.set_icmp(pkt, l4, new.get(L.TP_SRC), new.get(L.TP_DST)))

@@ -11,6 +11,9 @@ frame whose checksum was wrong stays wrong by the same amount rather than being 
 * IPv6 address changes update the TCP, UDP and ICMPv6 checksums.
 * SCTP port changes recompute the CRC32c, carrying over any error the old one had.
 * Later IP fragments carry no L4 header, so no L4 checksum is touched for them.
+* A frame whose L4 checksum is left to the device (``partial``: the field holds the
+  folded pseudo-header sum, to be completed over the segment on transmit) gets the
+  pseudo-header update only, in that positive form, and nothing for port changes.
 
 Functions return False (and change nothing) when the frame is too short for the field.
 
@@ -112,10 +115,15 @@ def _l4_csum_ofs(pkt: bytearray, l3: int, l4: int, proto: int, frag: int, eth_ty
     return -1
 
 
-def _update_l4_csum(pkt: bytearray, ofs: int, proto: int, fn, old: int, new: int) -> None:
+def _update_l4_csum(pkt: bytearray, ofs: int, proto: int, fn, old: int, new: int,
+                    partial: bool = False) -> None:
     if ofs < 0:
         return
     c = _get16(pkt, ofs)
+    if partial:
+        # The field is a plain (not inverted) sum: update it as the inverse of a checksum.
+        _put16(pkt, ofs, ~fn(~c & 0xFFFF, old, new) & 0xFFFF)
+        return
     if proto == IPPROTO_UDP:
         if not c:
             return  # UDP without a checksum stays without
@@ -126,7 +134,8 @@ def _update_l4_csum(pkt: bytearray, ofs: int, proto: int, fn, old: int, new: int
 
 
 def set_ipv4_addr(
-    pkt: bytearray, l3: int, l4: int, proto: int, frag: int, new: int, dst: bool
+    pkt: bytearray, l3: int, l4: int, proto: int, frag: int, new: int, dst: bool,
+    partial: bool = False,
 ) -> bool:
     """Set the IPv4 source (``dst`` False) or destination address."""
     ofs = l3 + (16 if dst else 12)
@@ -136,7 +145,7 @@ def set_ipv4_addr(
     if old == new:
         return True
     csum_ofs = _l4_csum_ofs(pkt, l3, l4, proto, frag, ETH_TYPE_IP)
-    _update_l4_csum(pkt, csum_ofs, proto, csum_replace32, old, new)
+    _update_l4_csum(pkt, csum_ofs, proto, csum_replace32, old, new, partial)
     _put16(pkt, l3 + 10, csum_replace32(_get16(pkt, l3 + 10), old, new))
     _U32.pack_into(pkt, ofs, new)
     return True
@@ -164,7 +173,8 @@ def set_ipv4_ttl(pkt: bytearray, l3: int, ttl: int) -> bool:
 
 # ------------------------------------------------------------------------------ IPv6
 def set_ipv6_addr(
-    pkt: bytearray, l3: int, l4: int, proto: int, frag: int, new: int, dst: bool
+    pkt: bytearray, l3: int, l4: int, proto: int, frag: int, new: int, dst: bool,
+    partial: bool = False,
 ) -> bool:
     ofs = l3 + (24 if dst else 8)
     if l3 < 0 or len(pkt) < l3 + 40:
@@ -173,7 +183,7 @@ def set_ipv6_addr(
     if old == new:
         return True
     csum_ofs = _l4_csum_ofs(pkt, l3, l4, proto, frag, ETH_TYPE_IPV6)
-    _update_l4_csum(pkt, csum_ofs, proto, csum_replace128, old, new)
+    _update_l4_csum(pkt, csum_ofs, proto, csum_replace128, old, new, partial)
     pkt[ofs : ofs + 16] = new.to_bytes(16, "big")
     return True
 
@@ -202,7 +212,8 @@ def set_ipv6_hlimit(pkt: bytearray, l3: int, hlimit: int) -> bool:
 
 
 # -------------------------------------------------------------------------------- L4
-def set_tp_port(pkt: bytearray, l4: int, proto: int, port: int, dst: bool) -> bool:
+def set_tp_port(pkt: bytearray, l4: int, proto: int, port: int, dst: bool,
+                partial: bool = False) -> bool:
     """Set a TCP, UDP or SCTP source (``dst`` False) or destination port."""
     ofs = l4 + (2 if dst else 0)
     if l4 < 0:
@@ -211,12 +222,14 @@ def set_tp_port(pkt: bytearray, l4: int, proto: int, port: int, dst: bool) -> bo
         if len(pkt) < l4 + 20:
             return False
         old = _get16(pkt, ofs)
-        _put16(pkt, l4 + 16, csum_replace16(_get16(pkt, l4 + 16), old, port))
+        if not partial:
+            _put16(pkt, l4 + 16, csum_replace16(_get16(pkt, l4 + 16), old, port))
     elif proto == IPPROTO_UDP:
         if len(pkt) < l4 + 8:
             return False
         old = _get16(pkt, ofs)
-        _update_l4_csum(pkt, l4 + 6, IPPROTO_UDP, csum_replace16, old, port)
+        if not partial:
+            _update_l4_csum(pkt, l4 + 6, IPPROTO_UDP, csum_replace16, old, port)
     elif proto == IPPROTO_SCTP:
         if len(pkt) < l4 + 12:
             return False

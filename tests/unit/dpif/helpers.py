@@ -91,7 +91,7 @@ class FakeConntrack:
                 mark=None, label=None, now, l4_csum_good=False):
         self.calls.append(dict(zone=zone, commit=commit, nat=nat, alg=alg, mark=mark,
                                ct_state=flow[L.CT_STATE], recirc_id=flow[L.RECIRC_ID],
-                               now=now))
+                               now=now, l4_csum_good=l4_csum_good))
         tup = (zone, flow[L.NW_SRC], flow[L.NW_DST], flow[L.NW_PROTO], flow[L.TP_SRC],
                flow[L.TP_DST])
         state = L.CS_TRACKED | (L.CS_ESTABLISHED if tup in self.seen else L.CS_NEW)

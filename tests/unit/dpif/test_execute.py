@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from scapy.layers.inet import IP, UDP
+import ipaddress
+
+from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.l2 import Dot1Q, Ether
 
 from pyvswitch import coverage
@@ -11,8 +13,10 @@ from pyvswitch.dpif.netdev import MAX_RECIRC_DEPTH
 from pyvswitch.dpif.provider import UpcallKind
 from pyvswitch.flow import layout as L
 from pyvswitch.flow.extract import flow_extract
+from pyvswitch.netdev.offload import F_DATA_VALID, F_NEEDS_CSUM, VnetHdr, finish_offload
 from pyvswitch.odp import actions as A
 from pyvswitch.odp.parse import parse_actions
+from pyvswitch.packet.checksum import csum
 from tests.unit.dpif.helpers import FakeConntrack, make_dp, tcp, udp
 
 FIRST_PASS = "recirc_id(0),in_port(1),eth_type(0x0800),ipv4(frag=no)"
@@ -164,3 +168,40 @@ def test_set_on_a_missing_header_is_counted_and_skipped():
 
 def test_parse_actions_text_used_by_tests_is_what_the_executor_gets():
     assert parse_actions("ct(zone=1),recirc(0x1)") == (A.Ct(zone=1), A.Recirc(1))
+
+
+def _partial_tcp() -> tuple[bytearray, VnetHdr]:
+    """A TCP frame as a veth hands it over with offloads on: the checksum field holds
+    only the folded pseudo-header sum, the device finishes it."""
+    pkt = tcp(flags="PA", payload=b"offloaded payload")
+    ip = IP(bytes(pkt)[14:])
+    pseudo = (int(ipaddress.IPv4Address(ip.src)) + int(ipaddress.IPv4Address(ip.dst))
+              + 6 + len(pkt) - 34)
+    pseudo = csum(b"", pseudo)
+    pkt[50:52] = pseudo.to_bytes(2, "big")
+    return pkt, VnetHdr(F_NEEDS_CSUM, 0, 0, 0, 34, 16)
+
+
+def test_partial_checksum_frames_stay_finishable_after_rewrites():
+    ct = FakeConntrack()
+    dp, sp = make_dp(ct)
+    sp.add(lambda f: f[L.RECIRC_ID] == 0, FIRST_PASS,
+           "ct(zone=1),set(ipv4(src=203.0.113.5,dst=198.51.100.99)),set(tcp(dst=8080)),"
+           "push_vlan(vid=7,pcp=0),2")
+    pkt, off = _partial_tcp()
+    ((port, out, out_off),) = dp.process(1, [pkt], now=1.0, offloads=[off])
+    assert ct.calls[0]["l4_csum_good"] is True
+    assert out_off.csum_start == 38  # moved with the pushed tag
+    (wire,) = finish_offload(bytearray(out), out_off)
+    p = Ether(bytes(wire))
+    assert (p[IP].src, p[IP].dst, p[TCP].dport) == ("203.0.113.5", "198.51.100.99", 8080)
+    del p[IP].chksum, p[TCP].chksum
+    assert bytes(Ether(bytes(p))) == bytes(wire)
+
+
+def test_plain_frames_are_not_vouched_for():
+    ct = FakeConntrack()
+    dp, sp = make_dp(ct)
+    sp.add(lambda f: True, FIRST_PASS, "ct(zone=1),2")
+    dp.process(1, [tcp(), tcp()], now=1.0, offloads=[None, VnetHdr(F_DATA_VALID, 0, 0, 0, 0, 0)])
+    assert [c["l4_csum_good"] for c in ct.calls] == [False, True]
