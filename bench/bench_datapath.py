@@ -3,6 +3,8 @@
 Prints packets per second and the ratio to the target for:
 * EMC hit, one output, 64-byte UDP (target 500,000 pkt/s on one core);
 * megaflow hit with the exact-match caches cold (target 200,000 pkt/s);
+* the datapath's share of a conntrack pass: ct + recirc + second lookup with a tracker
+  that answers at once (the real tracker's cost comes on top);
 * the upcall path: every packet a new flow, a trivial callback installing a megaflow.
 
 Not a test: numbers depend on the machine.  Layer: bench (uses dpif, flow, odp).
@@ -114,11 +116,52 @@ def bench_upcall(seconds: float) -> float:
     return n / spent
 
 
+class _StubResult:
+    __slots__ = ("ct", "modified", "packets")
+
+    def __init__(self, ct):
+        self.ct = ct
+        self.modified = False
+        self.packets = None
+
+
+class _StubTracker:
+    """Answers +trk+est at once: what is left is the datapath's own cost."""
+
+    def __init__(self) -> None:
+        self.result = _StubResult((L.CS_TRACKED | L.CS_ESTABLISHED, 1) + (0,) * 9)
+
+    def execute(self, pkt, flow, **kwargs):
+        return self.result
+
+
+def bench_ct_recirc(seconds: float) -> float:
+    from pyvswitch.odp.actions import Ct, Recirc
+
+    dp = Datapath(_StubTracker())
+    dp.port_add("p1")
+    dp.port_add("p2")
+    first = list(_mask_dst_only())
+    second = list(first)
+    second[L.CT_STATE] = L.CS_TRACKED | L.CS_ESTABLISHED | L.CS_NEW
+
+    def upcall(up):
+        if up.flow[L.RECIRC_ID] == 0:
+            return UpcallResult((Ct(zone=1), Recirc(1)), tuple(first))
+        return UpcallResult((Output(2),), tuple(second))
+
+    dp.register_upcall_cb(upcall)
+    pkts = [bytearray(udp_frame(1000 + i)) for i in range(BATCH)]
+    dp.process(1, pkts, 0.0)
+    return _run(dp, [pkts], seconds)
+
+
 def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
     rows = [
         ("EMC hit, 1 output, 64-byte UDP", bench_emc(seconds), 500_000),
         ("megaflow hit, EMC cold", _cold_rate(seconds), 200_000),
+        ("ct + recirc + 2nd lookup (stub tracker)", bench_ct_recirc(seconds), None),
         ("upcall (trivial callback) + install", bench_upcall(seconds), None),
     ]
     for name, rate, target in rows:

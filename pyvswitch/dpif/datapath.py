@@ -280,7 +280,7 @@ class Datapath:
 
     def _drain(self, ctx: ExecContext) -> None:
         """Run the recirculations the last action list asked for, depth-first, in order."""
-        stack = ctx.recirc[::-1]
+        stack = ctx.recirc[::-1] if len(ctx.recirc) > 1 else ctx.recirc[:]
         ctx.recirc.clear()
         while stack:
             pkt, key, off, depth = stack.pop()

@@ -29,6 +29,8 @@ from pyvswitch.netdev.offload import F_DATA_VALID, F_NEEDS_CSUM, shift_offload
 from pyvswitch.odp import actions as A
 from pyvswitch.packet import rewrite as R
 
+if L.RECIRC_ID != 0:
+    raise ImportError("dpif.execute assumes recirc_id is the first flow slot")
 _CT_FIRST = L.CT_STATE
 _CT_END = L.CT_TP_DST + 1
 _CT_CLEAR = (0,) * (_CT_END - _CT_FIRST)
@@ -112,9 +114,8 @@ def run_actions(ctx: ExecContext, actions: tuple, pkt: bytearray, key: tuple | l
                     run_actions(ctx, rest, frag, fkey, off)
                 return
         elif t is A.Recirc:
-            k = list(key)
-            k[L.RECIRC_ID] = a.recirc_id
-            ctx.recirc.append((pkt, tuple(k), off, ctx.depth + 1))
+            # RECIRC_ID is slot 0: the recirculated key is the new id + the rest.
+            ctx.recirc.append((pkt, (a.recirc_id,) + tuple(key[1:]), off, ctx.depth + 1))
             shared = True
         elif t is A.CtClear:
             key = list(key)
@@ -167,12 +168,15 @@ def _conntrack(ctx: ExecContext, a: A.Ct, pkt: bytearray, key: list, off: object
         coverage.inc("datapath_ct_no_tracker")
         key[_CT_FIRST:_CT_END] = (L.CS_TRACKED | L.CS_INVALID,) + _CT_CLEAR[1:]
         return None
-    kwargs = {}
+    good = off is not None and bool(getattr(off, "flags", 0) & (F_DATA_VALID | F_NEEDS_CSUM))
     if a.timeout:
-        kwargs["timeout_policy"] = a.timeout
-    res = ct.execute(pkt, key, zone=a.zone, commit=a.commit, force=a.force, nat=a.nat,
-                     alg=_ALG_PORTS.get(a.helper, 0), mark=a.mark, label=a.label,
-                     now=ctx.now, l4_csum_good=l4_csum_good(off), **kwargs)
+        res = ct.execute(pkt, key, zone=a.zone, commit=a.commit, force=a.force, nat=a.nat,
+                         alg=_ALG_PORTS.get(a.helper, 0), mark=a.mark, label=a.label,
+                         now=ctx.now, l4_csum_good=good, timeout_policy=a.timeout)
+    else:
+        res = ct.execute(pkt, key, zone=a.zone, commit=a.commit, force=a.force, nat=a.nat,
+                         alg=_ALG_PORTS[a.helper] if a.helper else 0, mark=a.mark,
+                         label=a.label, now=ctx.now, l4_csum_good=good)
     key[_CT_FIRST:_CT_END] = res.ct
     if res.modified:
         key[L.N_MD:] = extract_headers(pkt)
