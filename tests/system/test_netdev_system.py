@@ -15,12 +15,14 @@ from pyvswitch.testbed import wait_for
 pytestmark = pytest.mark.netns
 
 
-def two_hosts(tb, **kw):
+def two_hosts(tb, ring=True, **kw):
     h1 = tb.add_host(ipv4=["198.51.100.1/24"], ipv6=["2001:db8::1/64"], **kw)
     h2 = tb.add_host(ipv4=["198.51.100.2/24"], ipv6=["2001:db8::2/64"], **kw)
+    opts = {} if ring else {"rx_ring": "false"}
     with tb.in_switch_ns():
-        p1 = open_netdev(h1.switch_ifname, "system")
-        p2 = open_netdev(h2.switch_ifname, "system")
+        p1 = open_netdev(h1.switch_ifname, "system", opts)
+        p2 = open_netdev(h2.switch_ifname, "system", opts)
+    assert p1.uses_ring is ring and p2.uses_ring is ring
     return h1, h2, p1, p2
 
 
@@ -39,10 +41,11 @@ def test_ping_v4_and_v6(testbed, forwarder):
         p2.close()
 
 
+@pytest.mark.parametrize("ring", [True, False], ids=["ring", "recvmsg"])
 @pytest.mark.parametrize("family", ["ipv4", "ipv6"])
-def test_tcp_default_offloads_forwarded_whole(testbed, forwarder, tcp_transfer, family):
+def test_tcp_default_offloads_forwarded_whole(testbed, forwarder, tcp_transfer, family, ring):
     """Partial-checksum and 64 KB GSO frames pass through with their virtio-net header."""
-    h1, h2, p1, p2 = two_hosts(testbed)
+    h1, h2, p1, p2 = two_hosts(testbed, ring=ring)
     dst = h2.ip if family == "ipv4" else h2.ip6
     try:
         with forwarder(p1, p2) as fw:
@@ -95,22 +98,25 @@ for hexframe in sys.argv[1:]:
 """
 
 
-def test_vlan_tag_survives_acceleration(testbed):
+@pytest.mark.parametrize("ring", [True, False], ids=["ring", "recvmsg"])
+def test_vlan_tag_survives_acceleration(testbed, ring):
     """The receiving veth moves an 802.1Q tag into packet metadata; the port must put
-    it back so the switch sees the frame as sent."""
-    h1 = testbed.add_host(ipv4=["198.51.100.1/24"])
+    it back so the switch sees the frame as sent (also for a frame too big for a ring
+    slot, which takes the copy path)."""
+    h1 = testbed.add_host(ipv4=["198.51.100.1/24"], mtu=9000)
     with testbed.in_switch_ns():
-        p1 = open_netdev(h1.switch_ifname, "system")
+        p1 = open_netdev(h1.switch_ifname, "system", {} if ring else {"rx_ring": "false"})
     frames = [
         bytes.fromhex("0200000000020270000000018100a00a0800")
         + bytes.fromhex("4500001c0001000040110000c6336401c6336402")
         + b"\x00\x09" * 4,
         bytes.fromhex("02000000000202700000000188a8006481000005") + b"\x88\xb5" + b"qinq" * 12,
+        bytes.fromhex("0200000000020270000000018100000788b5") + bytes(range(256)) * 8,
     ]
     try:
         testbed.run(h1, ["python3", "-c", INJECT, *(f.hex() for f in frames)])
         got = []
-        assert wait_for(lambda: bool(got.extend(p1.recv_batch(64))) or len(got) >= 2, 5)
+        assert wait_for(lambda: bool(got.extend(p1.recv_batch(64))) or len(got) >= 3, 5)
         tagged = [bytes(f) for f, _ in got if f[12:14] in (b"\x81\x00", b"\x88\xa8")]
         assert tagged == frames
     finally:
