@@ -277,4 +277,54 @@ OVS_FLOWS = [
         '2',
         '(5,0)',
     ),
+    (
+        'skb_priority(0/0),skb_mark(0/0),ct_state(0x21/0x20),ct_zone(0x2/0),ct_mark(0/0),ct_label'
+        '(0/0xf0),ct_tuple6(src=2001:db8::1/::,dst=2001:db8::2/::,proto=17/0,src_port=1/0,dst_por'
+        't=2/0),recirc_id(0x6),dp_hash(0/0),in_port(p1),packet_type(ns=0,id=0),eth(src=50:54:00:0'
+        '0:00:01,dst=50:54:00:00:00:02),eth_type(0x86dd),ipv6(src=2001:db8::1/::,dst=2001:db8::2/'
+        '::,label=0,proto=17,tclass=0/0,hlimit=64/0,frag=no),udp(src=1/0,dst=2/0)',
+        'ct_state(+trk),ct_label(0/0xf0),recirc_id(0x6),in_port(1),packet_type(ns=0,id=0),eth(src'
+        '=50:54:00:00:00:01,dst=50:54:00:00:00:02),eth_type(0x86dd),ipv6(label=0,proto=17,frag=no'
+        ')',
+        'ct(commit,zone=2,label=0x1000000000000000000/0xff000000000000000000),set(eth(src=00:00:0'
+        '0:00:00:01,dst=00:00:00:00:00:02)),set(ipv6(label=0x12345)),p2',
+        'ct(commit,zone=2,label=0x1000000000000000000/0xff000000000000000000),set(eth(src=00:00:0'
+        '0:00:00:01,dst=00:00:00:00:00:02)),set(ipv6(label=0x12345)),2',
+        '(6,1)',
+    ),
+    (
+        'skb_priority(0/0),skb_mark(0/0),ct_state(0/0),ct_zone(0/0),ct_mark(0/0),ct_label(0/0),re'
+        'circ_id(0),dp_hash(0/0),in_port(p1),packet_type(ns=0,id=0),eth(src=50:54:00:00:00:01/00:'
+        '00:00:00:00:00,dst=50:54:00:00:00:02/00:00:00:00:00:00),eth_type(0x86dd),ipv6(src=2001:d'
+        'b8::1/::,dst=2001:db8::2/::,label=0/0,proto=17/0,tclass=0/0,hlimit=64/0,frag=no),udp(src'
+        '=1/0,dst=2/0)',
+        'recirc_id(0),in_port(1),packet_type(ns=0,id=0),eth_type(0x86dd),ipv6(frag=no)',
+        'ct(zone=2),recirc(0x6)',
+        'ct(zone=2),recirc(0x6)',
+        '(4,1)',
+    ),
+    (
+        'skb_priority(0/0),skb_mark(0/0),ct_state(0/0),ct_zone(0/0),ct_mark(0/0),ct_label(0/0),re'
+        'circ_id(0),dp_hash(0/0),in_port(p2),packet_type(ns=0,id=0),eth(src=50:54:00:00:00:02/00:'
+        '00:00:00:00:00,dst=50:54:00:00:00:01/00:00:00:00:00:00),eth_type(0x0800),ipv4(src=198.51'
+        '.100.2/0.0.0.0,dst=198.51.100.1/0.0.0.0,proto=17,tos=0/0,ttl=64/0,frag=no),udp(src=5,dst'
+        '=6)',
+        'recirc_id(0),in_port(2),packet_type(ns=0,id=0),eth_type(0x0800),ipv4(proto=17,frag=no),u'
+        'dp(src=5,dst=6)',
+        'set(udp(src=1,dst=2)),push_vlan(tpid=0x88a8,vid=3,pcp=0),p1',
+        'set(udp(src=1,dst=2)),push_vlan(tpid=0x88a8,vid=3,pcp=0),1',
+        '(4,2)',
+    ),
+    (
+        'skb_priority(0/0),skb_mark(0/0),ct_state(0/0),ct_zone(0/0),ct_mark(0/0),ct_label(0/0),re'
+        'circ_id(0),dp_hash(0/0),in_port(p3),packet_type(ns=0,id=0),eth(src=50:54:00:00:00:03/00:'
+        '00:00:00:00:00,dst=ff:ff:ff:ff:ff:ff/00:00:00:00:00:00),eth_type(0x0806),arp(sip=198.51.'
+        '100.3/255.255.255.0,tip=198.51.100.2,op=1,sha=50:54:00:00:00:03,tha=00:00:00:00:00:00/00'
+        ':00:00:00:00:00)',
+        'recirc_id(0),in_port(3),packet_type(ns=0,id=0),eth_type(0x0806),arp(sip=198.51.100.3/255'
+        '.255.255.0,tip=198.51.100.2,op=1,sha=50:54:00:00:00:03)',
+        'userspace(pid=0,slow_path(action))',
+        'userspace(pid=0,slow_path(action))',
+        '(4,3)',
+    ),
 ]

@@ -72,6 +72,11 @@ def test_lines_parse_with_ovs_python(row):
         f"ufid:0e2fe0e5-bae9-b741-1918-6fc1210478a7, {vkey}, packets:0, bytes:0, used:never,"
         f" dp:ovs, actions:{vact}, dp-extra-info:miniflow_bits(4,1)",
     ):
+        if "ct_tuple6(" in line:
+            # OVS 3.1 prints ct_tuple6's ports as src_port/dst_port (so do we), but the
+            # ovs Python package only decodes tcp_src/tcp_dst there: a bug of the package.
+            assert ",src_port=" in line
+            line = line.replace(",src_port=", ",tcp_src=").replace(",dst_port=", ",tcp_dst=")
         flow = ODPFlow(line)
         assert flow.match_kv and flow.actions_kv
 
