@@ -56,6 +56,9 @@ class Forwarder:
         self.n_gso = 0
         self.max_len = 0
         self.vlan_frames = 0
+        # per direction: index 0 is frames received on the first port
+        self.csum_from = [0, 0]
+        self.max_len_from = [0, 0]
         self.errors: list[BaseException] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
@@ -63,20 +66,22 @@ class Forwarder:
     def _loop(self) -> None:
         a, b = self.ports
         sel = selectors.DefaultSelector()
-        sel.register(a.fileno(), selectors.EVENT_READ, (a, b))
-        sel.register(b.fileno(), selectors.EVENT_READ, (b, a))
+        sel.register(a.fileno(), selectors.EVENT_READ, (a, b, 0))
+        sel.register(b.fileno(), selectors.EVENT_READ, (b, a, 1))
         try:
             while not self._stop.is_set():
                 for key, _ in sel.select(0.05):
-                    src, dst = key.data
+                    src, dst, side = key.data
                     pkts = src.recv_batch(self.batch)
                     for frame, info in pkts:
                         self.n_frames += 1
                         self.max_len = max(self.max_len, len(frame))
+                        self.max_len_from[side] = max(self.max_len_from[side], len(frame))
                         if frame[12:14] == b"\x81\x00":
                             self.vlan_frames += 1
                         if info is not None:
                             self.n_csum += info.needs_csum
+                            self.csum_from[side] += info.needs_csum
                             self.n_gso += info.is_gso
                     if self.soft:
                         pkts = [(s, None) for f, i in pkts for s in finish_offload(f, i)]

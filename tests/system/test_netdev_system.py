@@ -298,3 +298,39 @@ def test_vnet_header_layout_seen_on_gso(testbed, forwarder, tcp_transfer):
     finally:
         p1.close()
         p2.close()
+
+
+def test_device_down_then_up_keeps_the_port(testbed):
+    """A device brought down is not a vanished device: no error, traffic resumes."""
+    h1 = testbed.add_host(ipv4=["198.51.100.1/24"])
+    with testbed.in_switch_ns():
+        p1 = open_netdev(h1.switch_ifname, "system")
+    try:
+        testbed.run_switch(["ip", "link", "set", h1.switch_ifname, "down"])
+        assert not p1.get_carrier()
+        if _wait_readable(p1, 1):
+            assert p1.recv_batch(64) == []  # the ENETDOWN notice is not an error
+        testbed.run_switch(["ip", "link", "set", h1.switch_ifname, "up"])
+        assert wait_for(p1.get_carrier, 5)
+        _arp_probe_frames(testbed, h1, 2)
+        assert _wait_readable(p1)
+        assert any(f[12:14] == b"\x08\x06" for f, _ in p1.recv_batch(64))
+    finally:
+        p1.close()
+
+
+def test_host_without_tx_offload_sends_finished_frames(testbed, forwarder, tcp_transfer):
+    """The testbed's offload switch works, and plain frames pass as well."""
+    h1, h2, p1, p2 = two_hosts(testbed)
+    testbed.set_offloads(h1, {"tx": "off", "gso": "off", "tso": "off"})
+    try:
+        with forwarder(p1, p2) as fw:
+            sent, got = tcp_transfer(testbed, h1, h2, h2.ip, 2_000_000)
+        assert sent == got
+        # h1's frames are finished by its kernel and MTU-sized; h2 keeps the default
+        # offloads, so its ACKs arrive with a partial checksum
+        assert fw.csum_from[0] == 0 and fw.max_len_from[0] <= 1514
+        assert fw.csum_from[1] > 0
+    finally:
+        p1.close()
+        p2.close()
