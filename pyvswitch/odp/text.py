@@ -3,6 +3,8 @@
 OVS prints datapath flows with a handful of C ``printf`` idioms (``%#x`` prints ``0``
 for zero, MACs in lower-case hex, IPv6 as glibc's ``inet_ntop``); these helpers give the
 same strings so :mod:`pyvswitch.odp.format` can stay a description of *what* appears.
+The sub-field printers (``ip4_field`` ...) are OVS's ``format_*`` helpers, shared by key
+attributes and ``set(...)`` actions.
 
 Layer: odp.  Imports: the standard library only.
 """
@@ -102,3 +104,115 @@ def format_tcp_flags_stats(flags: int) -> str:
         if flags & bit:
             out.append(ch)
     return "".join(out)
+
+
+# ------------------------------------------------------------------ sub-field printers
+# OVS's format_* helpers: each returns "name=value[/mask]," or "" (empty mask, not
+# verbose).  ``m`` None means the attribute has no mask (printed as exact).
+FULL48 = (1 << 48) - 1
+FULL128 = (1 << 128) - 1
+FRAG_NAMES = ("no", "first", "later")
+VLAN_CFI = 0x1000
+
+
+def eth_field(name: str, k: int, m: int | None, verbose: bool) -> str:
+    if m == 0 and not verbose:
+        return ""
+    if m is None or m == FULL48:
+        return f"{name}={fmt_mac(k)},"
+    return f"{name}={fmt_mac(k)}/{fmt_mac(m)},"
+
+
+def ip4_field(name: str, k: int, m: int | None, verbose: bool) -> str:
+    if m == 0 and not verbose:
+        return ""
+    if m is None or m == 0xFFFFFFFF:
+        return f"{name}={fmt_ip4(k)},"
+    return f"{name}={fmt_ip4(k)}/{fmt_ip4(m)},"
+
+
+def ip6_field(name: str, k: int, m: int | None, verbose: bool) -> str:
+    if m == 0 and not verbose:
+        return ""
+    if m is None or m == FULL128:
+        return f"{name}={fmt_ip6(k)},"
+    return f"{name}={fmt_ip6(k)}/{fmt_ip6(m)},"
+
+
+def label_field(name: str, k: int, m: int | None, verbose: bool) -> str:
+    if m == 0 and not verbose:
+        return ""
+    if m is None or m & 0xFFFFF == 0xFFFFF:
+        return f"{name}={hex0(k)},"
+    return f"{name}={hex0(k)}/{hex0(m)},"
+
+
+def u8x_field(name: str, k: int, m: int | None, verbose: bool) -> str:
+    if m == 0 and not verbose:
+        return ""
+    if m is None or m == 0xFF:
+        return f"{name}={hex0(k)},"
+    return f"{name}={hex0(k)}/{hex0(m)},"
+
+
+def u8u_field(name: str, k: int, m: int | None, verbose: bool) -> str:
+    if m == 0 and not verbose:
+        return ""
+    if m is None or m == 0xFF:
+        return f"{name}={k},"
+    return f"{name}={k}/{hex0(m)},"
+
+
+def be16_field(name: str, k: int, m: int | None, verbose: bool) -> str:
+    if m == 0 and not verbose:
+        return ""
+    if m is None or m == 0xFFFF:
+        return f"{name}={k},"
+    return f"{name}={k}/{hex0(m)},"
+
+
+def be16x_field(name: str, k: int, m: int | None, verbose: bool) -> str:
+    if m == 0 and not verbose:
+        return ""
+    if m is None or m == 0xFFFF:
+        return f"{name}={hex0(k)},"
+    return f"{name}={hex0(k)}/{hex0(m)},"
+
+
+def frag_field(k: int, m: int | None) -> str:
+    # The datapath frag field is an enumeration: its mask is all or nothing, and an
+    # empty mask hides it even in verbose output.
+    if m == 0:
+        return ""
+    if m is not None and m != 0xFF:
+        return f"error: partial mask not supported for frag ({hex0(m)}),"
+    return f"frag={FRAG_NAMES[k] if k < 3 else k},"
+
+
+def vlan_tci_text(tci: int, mask: int, verbose: bool) -> str:
+    out = ""
+    vid, vmask = tci & 0xFFF, mask & 0xFFF
+    if verbose or vid or vmask:
+        out += f"vid={vid}"
+        if vmask != 0xFFF:
+            out += f"/0x{vmask:x}"
+        out += ","
+    pcp, pmask = tci >> 13 & 7, mask >> 13 & 7
+    if verbose or pcp or pmask:
+        out += f"pcp={pcp}"
+        if pmask != 7:
+            out += f"/0x{pmask:x}"
+        out += ","
+    if not tci & VLAN_CFI:
+        out += "cfi=0,"
+    return out.rstrip(",")
+
+
+def u32_text(k: int, m: int | None) -> str:
+    if m is None or m == 0xFFFFFFFF:
+        return hex0(k)
+    return f"{hex0(k)}/{hex0(m)}"
+
+
+def join_fields(*parts: str) -> str:
+    return "".join(parts).rstrip(",")
