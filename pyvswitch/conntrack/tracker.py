@@ -1,0 +1,595 @@
+"""The connection tracker: the per-packet algorithm of a ct pass (spec §6) and the table.
+
+:meth:`Conntrack.execute` is the datapath's ``ct(...)`` action.  One dict maps both keys
+of every connection (zone included in the key) to its :class:`~.conn.Conn`; an entry whose
+absolute expiry time has passed is invisible at once and reclaimed later by
+:meth:`Conntrack.sweep`, which walks 100 round-robin lists with a per-round budget, as
+OVS's cleaner does -- no per-packet scan.  Operator functions (dump, flush, limits,
+statistics) live in :mod:`pyvswitch.conntrack.ops`, which this class mixes in.
+
+Layer: conntrack.  Imports: flow.layout, flow.ofpacts, coverage, and the conntrack
+helpers.
+"""
+
+from __future__ import annotations
+
+import logging
+import struct
+from collections.abc import Mapping, Sequence
+from operator import itemgetter
+from random import Random
+
+from pyvswitch import coverage
+from pyvswitch.conntrack.alg import (
+    CTL_FTP,
+    CTL_NONE,
+    HELPER_NAMES,
+    alg_ctl_type,
+    ftp_ctl,
+    tftp_ctl,
+    verify_helper,
+)
+from pyvswitch.conntrack.conn import (
+    DEFAULT_POLICY,
+    ICMP4_REVERSE,
+    ICMP6_REVERSE,
+    NAT_DST,
+    NAT_SRC,
+    RECLAIMED,
+    UPDATE_INVALID,
+    UPDATE_NEW,
+    UPDATE_VALID,
+    UPDATE_VALID_NEW,
+    V6,
+    AlgInfo,
+    Conn,
+    TimeoutPolicy,
+    key_reverse,
+)
+from pyvswitch.conntrack.expect import Expectation, Expectations
+from pyvswitch.conntrack.ipf import Ipf, IpfStatus
+from pyvswitch.conntrack.limits import ZoneLimits
+from pyvswitch.conntrack.nat import NatInfo, get_unique_tuple, nat_packet
+from pyvswitch.conntrack.ops import ConntrackOps
+from pyvswitch.conntrack.other import TRACKERS
+from pyvswitch.conntrack.parse import extract
+from pyvswitch.flow.layout import (
+    CT_IPV6_DST,
+    CT_IPV6_SRC,
+    CT_NW_DST,
+    CT_NW_PROTO,
+    CT_NW_SRC,
+    CT_STATE,
+    CT_TP_DST,
+    CT_TP_SRC,
+    CT_ZONE,
+    RECIRC_ID,
+)
+from pyvswitch.flow.ofpacts import Nat
+
+log = logging.getLogger(__name__)
+
+CS_NEW = 0x01
+CS_ESTABLISHED = 0x02
+CS_RELATED = 0x04
+CS_REPLY_DIR = 0x08
+CS_INVALID = 0x10
+CS_TRACKED = 0x20
+CS_SRC_NAT = 0x40
+CS_DST_NAT = 0x80
+_NAT_BITS = CS_SRC_NAT | CS_DST_NAT
+
+#: expiry of a connection killed by a packet (force commit, TCP port reuse): never live
+FORCE_EXPIRED = -1e18
+N_EXP_LISTS = 100
+DEFAULT_MAXCONNS = 3_000_000
+#: seconds between sweeps of the whole table, and the pause when a round ran out of budget
+DEFAULT_SWEEP_INTERVAL = 20.0
+MIN_SWEEP_INTERVAL = 0.2
+
+_INVALID_CT = (CS_INVALID | CS_TRACKED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+_EST_TRK = CS_ESTABLISHED | CS_TRACKED
+_from = int.from_bytes
+# From the IPv4 total length to the TCP window: total length, frag word, addresses, ports,
+# sequence, acknowledgement, data offset/flags, window.
+_V4TCP = struct.Struct("!H2xH4xIIHHIIHH")
+
+
+class CtResult(tuple):
+    """The outcome of one ct pass: ``(ct, modified, packets)`` with named accessors.
+
+    ``ct`` holds the new values of the flow slots CT_STATE .. CT_TP_DST (11 ints, layout
+    order); ``modified`` says the packet bytes changed (NAT, FTP rewrite: re-extract the
+    key); ``packets`` is None when this packet continues, ``[]`` when it was held (an IP
+    fragment) and otherwise the original fragments that continue instead of it.  A tuple
+    because building one is the cheapest object creation there is.
+    """
+
+    __slots__ = ()
+
+    ct: tuple[int, ...] = property(itemgetter(0))  # type: ignore[assignment]
+    modified: bool = property(itemgetter(1))  # type: ignore[assignment]
+    packets: list[bytearray] | None = property(itemgetter(2))  # type: ignore[assignment]
+
+    def __new__(cls, ct: tuple[int, ...], modified: bool = False,
+                packets: list[bytearray] | None = None) -> CtResult:
+        return tuple.__new__(cls, (ct, modified, packets))
+
+    def __repr__(self) -> str:
+        return f"CtResult(ct={self[0]!r}, modified={self[1]}, packets={self[2]!r})"
+
+
+_tnew = tuple.__new__
+
+
+def _orig_tuple(key: tuple[int, ...]) -> tuple[int, int, int, int, int, int, int]:
+    """(ct_nw_proto, ct_nw_src, ct_nw_dst, ct_ipv6_src, ct_ipv6_dst, ct_tp_src, ct_tp_dst)."""
+    l3p = key[1]
+    proto = l3p & 0xFF
+    if l3p == 1 or l3p == 58 | V6:
+        tps = key[3] >> 16 & 0xFF
+        tpd = key[3] >> 24 & 0xFF
+    else:
+        tps = key[3]
+        tpd = key[5]
+    if l3p & V6:
+        return proto, 0, 0, key[2], key[4], tps, tpd
+    return proto, key[2], key[4], 0, 0, tps, tpd
+
+
+class Conntrack(ConntrackOps):
+    """A userspace connection tracker (one per datapath)."""
+
+    def __init__(self, *, hash_basis: int | None = None, seed: int | None = None) -> None:
+        self._rng = Random(seed)
+        #: per-instance salt of the NAT hash; never 0 (0 means "persistent")
+        self.hash_basis = hash_basis if hash_basis else (self._rng.getrandbits(32) | 1)
+        self._conns: dict[tuple[int, ...], Conn] = {}
+        self._lists: list[list[Conn]] = [[] for _ in range(N_EXP_LISTS)]
+        self._next_list = 0
+        self._next_sweep = 0
+        self._next_sweep_time: float | None = None
+        self.n_conns = 0
+        self.maxconns = DEFAULT_MAXCONNS
+        self.tcp_seq_chk = True
+        self.sweep_interval = DEFAULT_SWEEP_INTERVAL
+        self.limits = ZoneLimits()
+        self.exps = Expectations()
+        self.ipf = Ipf()
+        self._policies: dict[str, TimeoutPolicy] = {}
+        self._zone_policies: dict[int, TimeoutPolicy] = {}
+
+    # ------------------------------------------------------------------ the ct action
+    def execute(self, pkt: bytearray, flow: Sequence[int], *, zone: int, commit: bool = False,
+                force: bool = False, nat: Nat | None = None, alg: int = 0,
+                mark: tuple[int, int] | None = None, label: tuple[int, int] | None = None,
+                now: float, l4_csum_good: bool = False, timeout_policy: str = "") -> CtResult:
+        """Run ``pkt`` (with datapath key ``flow``) through the tracker in ``zone``.
+
+        ``mark``/``label`` are ``(value, mask)`` writes of ``exec(...)``; ``alg`` is 0, 21
+        (ftp) or 69 (tftp); ``timeout_policy`` names a policy (else the zone's).  Never
+        raises on any packet.
+        """
+        state = flow[CT_STATE]
+        if state and flow[CT_ZONE] != zone:
+            state = 0
+        n = len(pkt)
+        # Fast path: an untagged, option-less, unfragmented IPv4 TCP packet of a plain
+        # connection (no NAT to apply, no helper, no exec writes).  Anything unusual
+        # falls through to the general path, which re-parses from scratch.
+        if (n >= 54 and pkt[23] == 6 and pkt[14] == 0x45 and pkt[12] == 8 and pkt[13] == 0
+                and not (state & _NAT_BITS or force or alg or mark or label)):
+            tot, frag, src, dst, sport, dport, seq, ack, offfl, win = _V4TCP.unpack_from(pkt, 16)
+            doff = (offfl >> 12) * 4
+            end = 14 + tot
+            if (not frag & 0x3FFF and 40 <= tot <= n - 14 and 20 <= doff <= tot - 20
+                    and sport and dport and not _from(pkt[14:34], "big") % 0xFFFF
+                    and (l4_csum_good or not (src + dst + 6 + tot - 20 + (
+                        _from(pkt[34:end], "big") << 8 if tot & 1
+                        else _from(pkt[34:end], "big"))) % 0xFFFF)):
+                key = (zone, 6, src, sport, dst, dport)
+                conn = self._conns.get(key)
+                if (conn is not None and now < conn.exp and conn.alg is None
+                        and (nat is None or not conn.nat)):
+                    fwd = conn.fwd
+                    reply = key != fwd
+                    res = conn.track(self.tcp_seq_chk, pkt, 34, seq, ack, offfl,  # type: ignore[attr-defined]
+                                     win, tot - 20 - doff, reply, now)
+                    if res == UPDATE_VALID:
+                        state = (state | _EST_TRK) & ~CS_NEW
+                        if reply:
+                            state |= CS_REPLY_DIR
+                    elif res == UPDATE_VALID_NEW:
+                        state |= CS_NEW | CS_TRACKED
+                    elif res == UPDATE_INVALID:
+                        state = CS_INVALID | CS_TRACKED
+                    else:
+                        # TCP port reuse: the old entry is dead, start a new one.
+                        if now < conn.exp:
+                            conn.exp = FORCE_EXPIRED
+                        r = self._finish(pkt, state, zone, key, 14, 34, end, None, False, True,
+                                         commit, nat, None,
+                                         alg_ctl_type(6, sport, dport, None), None, None,
+                                         now, timeout_policy, False)
+                        if self.ipf.nfrag:
+                            self.ipf.expire(now)
+                        return r
+                    if self.ipf.nfrag:
+                        self.ipf.expire(now)
+                    return _tnew(CtResult, ((state, zone, conn.mark, conn.label, 6, fwd[2],
+                                             fwd[4], 0, 0, fwd[3], fwd[5]), False, None))
+        if not (n >= 34 and pkt[12] == 8 and pkt[13] == 0 and not (pkt[20] & 0x3F or pkt[21])):
+            ipf = self.ipf
+            res = ipf.process(pkt, zone, flow[RECIRC_ID], now)
+            status = res.status
+            if status is not IpfStatus.NOT_FRAG:
+                if status is IpfStatus.HELD:
+                    return CtResult(_INVALID_CT, False, [])
+                if status is IpfStatus.INVALID:
+                    coverage.inc("conntrack_ipf_invalid")
+                    return CtResult((CS_INVALID | CS_TRACKED, zone) + _INVALID_CT[2:])
+                whole = res.reassembled
+                assert whole is not None
+                r = self._track(whole, flow, state, zone, commit, force, nat, alg, mark,
+                                label, now, l4_csum_good, timeout_policy)
+                ipf.postprocess(res.frags, whole)
+                if ipf.nfrag:
+                    ipf.expire(now)
+                return CtResult(r.ct, True, res.frags)
+            r = self._track(pkt, flow, state, zone, commit, force, nat, alg, mark, label, now,
+                            l4_csum_good, timeout_policy)
+            if ipf.nfrag:
+                ipf.expire(now)
+            return r
+        r = self._track(pkt, flow, state, zone, commit, force, nat, alg, mark, label, now,
+                        l4_csum_good, timeout_policy)
+        if self.ipf.nfrag:
+            self.ipf.expire(now)
+        return r
+
+    def _track(self, pkt: bytearray, flow: Sequence[int], state: int, zone: int, commit: bool,
+               force: bool, nat: Nat | None, alg: int, mark: tuple[int, int] | None,
+               label: tuple[int, int] | None, now: float, csum_good: bool, tp_name: str,
+               ) -> CtResult:
+        parsed = extract(pkt, zone, csum_good)
+        if parsed is None:
+            coverage.inc("conntrack_invalid")
+            return CtResult((CS_INVALID | CS_TRACKED, zone) + _INVALID_CT[2:])
+        key, l3, l4, end, related = parsed
+        pkt_key = key
+        conns = self._conns
+        reply = False
+        modified = False
+        if state & _NAT_BITS:
+            # Already translated in this zone: find the connection by the reversed key.
+            rkey = key_reverse(key)
+            conn = conns.get(rkey)
+            if conn is not None and now < conn.exp:
+                reply = rkey == conn.fwd
+                key = conn.rev if reply else conn.fwd
+            else:
+                conn = None
+                coverage.inc("conntrack_lookup_natted_miss")
+        else:
+            conn = conns.get(key)
+            if conn is not None:
+                if now < conn.exp:
+                    reply = key != conn.fwd
+                else:
+                    conn = None
+
+        if force and reply and conn is not None:
+            conn.exp = FORCE_EXPIRED
+            conn = None
+
+        helper = HELPER_NAMES.get(alg) if alg else None
+        if helper is None and conn is not None and conn.alg is not None:
+            helper = conn.alg.helper
+        proto = key[1] & 0xFF
+        ctl = CTL_NONE if related else alg_ctl_type(proto, pkt_key[3], pkt_key[5], helper)
+
+        create_new = False
+        if conn is not None:
+            alg_info = conn.alg
+            if (ctl == CTL_FTP and nat is not None and alg_info is not None
+                    and alg_info.seq_skew):
+                if reply != alg_info.skew_reply:
+                    state, end, changed = ftp_ctl(self.exps, conn, pkt, l3, l4, end,
+                                                  bool(key[1] & V6), reply, state, False, True)
+                    modified |= changed
+                    state, create_new = self._update_state(conn, state, pkt, l4, end, reply,
+                                                           related, now)
+                else:
+                    state, create_new = self._update_state(conn, state, pkt, l4, end, reply,
+                                                           related, now)
+                    if not create_new:
+                        state, end, changed = ftp_ctl(self.exps, conn, pkt, l3, l4, end,
+                                                      bool(key[1] & V6), reply, state, False,
+                                                      True)
+                        modified |= changed
+            else:
+                state, create_new = self._update_state(conn, state, pkt, l4, end, reply,
+                                                       related, now)
+            if nat is not None and not create_new and conn.nat and not state & _NAT_BITS:
+                state |= nat_packet(pkt, l3, l4, end, conn, reply, related)
+                modified = True
+        elif state & _NAT_BITS and nat is None and flow[CT_NW_PROTO]:
+            conn = self._orig_tuple_lookup(key, flow, zone, now)
+            if conn is not None:
+                state, create_new = self._update_state(conn, state, pkt, l4, end, False,
+                                                       related, now)
+            elif related:
+                state = CS_INVALID
+            else:
+                create_new = True
+        elif related:
+            # An ICMP error never creates a connection.
+            state = CS_INVALID
+        else:
+            create_new = True
+
+        return self._finish(pkt, state, zone, key, l3, l4, end, conn, reply, create_new,
+                            commit, nat, helper, ctl, mark, label, now, tp_name, modified)
+
+    def _finish(self, pkt: bytearray, state: int, zone: int, key: tuple[int, ...], l3: int,
+                l4: int, end: int, conn: Conn | None, reply: bool, create_new: bool,
+                commit: bool, nat: Nat | None, helper: str | None, ctl: int,
+                mark: tuple[int, int] | None, label: tuple[int, int] | None, now: float,
+                tp_name: str, modified: bool) -> CtResult:
+        """Steps 7-10 of a pass: create the connection if needed, write the metadata."""
+        exp: Expectation | None = None
+        if create_new:
+            exp = self.exps.lookup(key) if self.exps else None
+            if not self._live(key, now):
+                state, conn, changed = self._conn_not_found(
+                    pkt, key, l3, l4, end, commit, nat, helper, ctl, exp, now, tp_name)
+                modified |= changed
+
+        state |= CS_TRACKED
+        if conn is not None:
+            info = conn.alg
+            if mark is not None and not (info is not None and info.related):
+                conn.mark = mark[0] | (conn.mark & ~mark[1] & 0xFFFFFFFF)
+            if label is not None and not (info is not None and info.related):
+                conn.label = label[0] | (conn.label & ~label[1] & ((1 << 128) - 1))
+            cmark, clabel = conn.mark, conn.label
+            okey = info.parent if info is not None and info.related else conn.fwd
+            if ctl != CTL_NONE and info is not None and info.helper:
+                if ctl == CTL_FTP:
+                    state, end, changed = ftp_ctl(self.exps, conn, pkt, l3, l4, end,
+                                                  bool(key[1] & V6), reply, state, True,
+                                                  nat is not None)
+                    modified |= changed
+                else:
+                    tftp_ctl(self.exps, conn, state)
+        elif exp is not None:
+            cmark, clabel = exp.mark, exp.label
+            okey = exp.parent
+        else:
+            cmark = clabel = 0
+            okey = key
+        assert okey is not None
+        return CtResult((state, zone, cmark, clabel) + _orig_tuple(okey), modified)
+
+    def _update_state(self, conn: Conn, state: int, pkt: bytearray, l4: int, end: int,
+                      reply: bool, related: bool, now: float) -> tuple[int, bool]:
+        """Apply the protocol tracker; returns (state, whether to create a new connection)."""
+        if related:
+            state |= CS_RELATED
+            if reply:
+                state |= CS_REPLY_DIR
+            return state, False
+        if conn.alg is not None and conn.alg.related:
+            state |= CS_RELATED
+        res = conn.update(self.tcp_seq_chk, pkt, l4, end, reply, now)  # type: ignore[attr-defined]
+        if res == UPDATE_VALID:
+            state = (state | CS_ESTABLISHED) & ~CS_NEW
+            if reply:
+                state |= CS_REPLY_DIR
+        elif res == UPDATE_INVALID:
+            state = CS_INVALID
+        elif res == UPDATE_NEW:
+            if now < conn.exp:
+                conn.exp = FORCE_EXPIRED
+            return state, True
+        else:
+            state |= CS_NEW
+        return state, False
+
+    def _orig_tuple_lookup(self, key: tuple[int, ...], flow: Sequence[int], zone: int,
+                           now: float) -> Conn | None:
+        """Find a NAT'ed packet's connection from the orig tuple a previous pass recorded."""
+        l3p = key[1]
+        v6 = bool(l3p & V6)
+        oproto = flow[CT_NW_PROTO]
+        if v6:
+            src, dst = flow[CT_IPV6_SRC], flow[CT_IPV6_DST]
+        else:
+            src, dst = flow[CT_NW_SRC], flow[CT_NW_DST]
+        if l3p == 1 or l3p == 58 | V6:
+            itype = flow[CT_TP_SRC] & 0xFF
+            rtype = (ICMP6_REVERSE if v6 else ICMP4_REVERSE).get(itype)
+            if rtype is None:
+                return None
+            sport = (key[3] & 0xFFFF) | itype << 16
+            dport = (key[5] & 0xFFFF) | rtype << 16
+        else:
+            sport, dport = flow[CT_TP_SRC], flow[CT_TP_DST]
+        okey = (zone, oproto | (V6 if v6 else 0), src, sport, dst, dport)
+        conn = self._conns.get(okey)
+        if conn is not None and now < conn.exp:
+            return conn
+        return None
+
+    def _live(self, key: tuple[int, ...], now: float) -> bool:
+        conn = self._conns.get(key)
+        return conn is not None and now < conn.exp
+
+    def _conn_not_found(self, pkt: bytearray, key: tuple[int, ...], l3: int, l4: int, end: int,
+                        commit: bool, nat: Nat | None, helper: str | None, ctl: int,
+                        exp: Expectation | None, now: float, tp_name: str,
+                        ) -> tuple[int, Conn | None, bool]:
+        """A packet without a connection: new or invalid; with commit, create one."""
+        cls = TRACKERS[key[1] & 0xFF]
+        if not cls.valid_new(pkt, l4):
+            coverage.inc("conntrack_invalid_new")
+            return CS_INVALID, None, False
+        state = CS_NEW | CS_RELATED if exp is not None else CS_NEW
+        if not commit:
+            return state, None, False
+        zone = key[0]
+        ok, zl = self.limits.admit(zone)
+        if not ok:
+            coverage.inc("conntrack_zone_full")
+            return state, None, False
+        if self.n_conns >= self.maxconns:
+            coverage.inc("conntrack_full")
+            return state, None, False
+        tp = self._policy_for(zone, tp_name)
+        nc = cls.create(pkt, l4, end, now, tp.t)
+        nc.fwd = key
+        nc.rev = key_reverse(key)
+        nc.mark = 0
+        nc.label = 0
+        nc.nat = 0
+        nc.alg = None
+        nc.zl = zl
+        if helper is not None and verify_helper(helper, ctl):
+            nc.alg = AlgInfo()
+            nc.alg.helper = helper
+        if exp is not None:
+            if nc.alg is None:
+                nc.alg = AlgInfo()
+            nc.alg.related = True
+            nc.alg.parent = exp.parent
+            nc.mark = exp.mark
+            nc.label = exp.label
+        modified = False
+        if nat is not None:
+            if exp is not None:
+                rev = list(nc.rev)
+                if exp.nat_rpl_dst:
+                    rev[4] = exp.repl_addr
+                    nc.nat = NAT_SRC
+                else:
+                    rev[2] = exp.repl_addr
+                    nc.nat = NAT_DST
+                nc.rev = tuple(rev)
+            else:
+                ni = NatInfo.from_nat(nat)
+                nc.nat = ni.action
+                if not get_unique_tuple(nc, ni, self.hash_basis, self._rng,
+                                        lambda k: self._live(k, now)):
+                    coverage.inc("conntrack_nat_exhausted")
+                    log.warning("Unable to NAT due to tuple space exhaustion - if DoS attack, "
+                                "use firewalling and/or zone partitioning.")
+                    return state, None, False
+            if nc.nat:
+                state |= nat_packet(pkt, l3, l4, end, nc, False, False)
+                modified = True
+        conns = self._conns
+        conns[nc.fwd] = nc
+        conns[nc.rev] = nc
+        self._lists[self._next_list].append(nc)
+        self._next_list = (self._next_list + 1) % N_EXP_LISTS
+        self.n_conns += 1
+        if zl is not None:
+            zl.count += 1
+        return state, nc, modified
+
+    # ------------------------------------------------------------------ removal, expiry
+    def _clean(self, conn: Conn) -> None:
+        """Remove a connection from the table now (its list entry goes at the next sweep)."""
+        if conn.exp == RECLAIMED:
+            return
+        if conn.alg is not None and conn.alg.helper:
+            self.exps.clean(conn.fwd)
+        conns = self._conns
+        for k in (conn.fwd, conn.rev):
+            if conns.get(k) is conn:
+                del conns[k]
+        zl = conn.zl
+        if zl is not None and zl.active:  # type: ignore[attr-defined]
+            zl.count -= 1  # type: ignore[attr-defined]
+        conn.exp = RECLAIMED
+        self.n_conns -= 1
+
+    def sweep(self, now: float) -> float:
+        """Reclaim expired connections, within a budget; returns when to sweep next.
+
+        Walks the round-robin lists from where the last round stopped; a round stops
+        after more than maxconns/64 entries, and the next one is then due soon.
+        """
+        budget = self.maxconns // 64
+        count = 0
+        next_wake = now + self.sweep_interval
+        i = self._next_sweep
+        lists = self._lists
+        while i < N_EXP_LISTS:
+            if count > budget:
+                next_wake = now + MIN_SWEEP_INTERVAL
+                break
+            lst = lists[i]
+            keep = []
+            for c in lst:
+                if now < c.exp:
+                    keep.append(c)
+                elif c.exp != RECLAIMED:
+                    self._clean(c)
+            count += len(lst)
+            lists[i] = keep
+            i += 1
+        self._next_sweep = i if i < N_EXP_LISTS else 0
+        return next_wake
+
+    def run(self, now: float) -> None:
+        """Periodic housekeeping: the sweeper and the fragment cleaner, when due."""
+        if self._next_sweep_time is None or now >= self._next_sweep_time:
+            self._next_sweep_time = self.sweep(now)
+        self.ipf.purge(now)
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`run` next has work to do (None: at the first call)."""
+        return self._next_sweep_time
+
+    # ------------------------------------------------------------------ timeout policies
+    def _policy_for(self, zone: int, name: str) -> TimeoutPolicy:
+        if name:
+            return self._named_policy(name)
+        return self._zone_policies.get(zone, DEFAULT_POLICY)
+
+    def _named_policy(self, name: str) -> TimeoutPolicy:
+        tp = self._policies.get(name)
+        if tp is None:
+            tp = self._policies[name] = TimeoutPolicy(name)
+        return tp
+
+    def set_timeout_policy(self, name: str, values: Mapping[str, int]) -> None:
+        """Create or replace the named policy (missing keys take the defaults)."""
+        tp = TimeoutPolicy(name)
+        tp.update(values)  # validate before touching the live object
+        live = self._named_policy(name)
+        live.t[:] = tp.t
+        live.present = tp.present
+
+    def del_timeout_policy(self, name: str) -> None:
+        """Forget a named policy: connections using it fall back to the defaults."""
+        tp = self._policies.get(name)
+        if tp is not None:
+            tp.reset()
+
+    def set_zone_timeout_policy(self, zone: int, values: Mapping[str, int]) -> None:
+        """``add-zone-tp``: the policy given to connections committed in ``zone``."""
+        name = f"zone{zone}"
+        self.set_timeout_policy(name, values)
+        self._zone_policies[zone] = self._policies[name]
+
+    def del_zone_timeout_policy(self, zone: int) -> None:
+        """``del-zone-tp``: new and existing connections of the zone use the defaults."""
+        tp = self._zone_policies.pop(zone, None)
+        if tp is not None:
+            tp.reset()
+
+    def get_zone_timeout_policy(self, zone: int) -> dict[str, int]:
+        tp = self._zone_policies.get(zone)
+        return tp.values() if tp is not None else {}
