@@ -11,6 +11,9 @@ keeps a :class:`UnixctlSession` and shuttles bytes:
     if out: sock.sendall(out)             # or buffer and wait for EVENT_WRITE
     if session.closed and not out: close the socket
 
+The listening socket must be private to root, as OVS's is: bind it with the umask at
+0o177 (or chmod it to 0600 before ``listen``).
+
 Requests are answered in order, one at a time, as OVS does.  A message that is not a
 request (a reply, a notification) or a framing error closes the session, again as OVS.
 """
