@@ -1,0 +1,422 @@
+"""Tuple-space search classifier with un-wildcarding (OVS ``lib/classifier.c``).
+
+Rules are any objects with ``.match`` (a :class:`~pyvswitch.flow.match.Match`) and
+``.priority`` (an int).  Rules sharing a mask live in one :class:`Subtable`, hashed by
+their masked value, so a lookup costs one dict probe per distinct mask, however many
+rules there are.  Subtables are visited in decreasing order of the highest priority they
+hold; the search stops as soon as no remaining subtable can hold a rule that beats the
+best match so far.
+
+Tie rule (what OVS does, and what we pin down): a subtable visited later replaces the
+best match only with a *strictly* higher priority.  Among several matching rules of the
+same top priority the winner is therefore the one in the first-visited subtable;
+subtables are ordered by (highest priority, descending; then creation order).  Within a
+subtable two rules with the same priority cannot both match a flow, because identical
+matches of equal priority cannot coexist (adding one replaces the other).  OpenFlow
+leaves the choice undefined; OVS's is equally arbitrary but also depends on hash order,
+ours is deterministic.
+
+Un-wildcarding: ``lookup(flow, wc)`` ORs into ``wc`` (a mutable list of ``N_FLOW`` mask
+ints) every bit it examined, so that a megaflow with that mask gives the same verdict
+for every packet that agrees with ``flow`` on those bits.  To keep megaflows wide it
+implements OVS's three refinements:
+
+* staged lookup -- a subtable proven not to match after its metadata / L2 / L3 stage
+  only un-wildcards the stages examined;
+* prefix tries on address fields (by default none; ``ofproto`` tables track
+  ``nw_dst, nw_src, ipv6_dst, ipv6_src`` as OVS does) -- a subtable whose address
+  prefix length is not found in the trie is skipped after examining only the address
+  bits the trie needed;
+* a ports trie per subtable -- on a final-stage miss only the leading port bits that
+  distinguish the flow from every rule are un-wildcarded.
+
+A trie consulted for an address field un-wildcards ``eth_type`` (its prerequisite), so
+the result is sound even for callers that do not already match on it (the translation
+layer always does, as OVS's does).
+
+Layer: classifier.  Imports: flow.layout, flow.match, classifier.subtable/trie.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
+
+from pyvswitch.classifier.subtable import Subtable
+from pyvswitch.classifier.trie import PrefixTrie, prefix_mask
+from pyvswitch.flow import layout as L
+from pyvswitch.flow.match import Match
+
+_MIN_PRI = -(1 << 63)
+_PREFIX32 = tuple(prefix_mask(32, n) for n in range(33))
+
+#: slots a prefix trie may track, with the Ethernet type the field requires (0 = none)
+PREFIX_SLOT_PREREQ: dict[int, int] = {
+    L.NW_DST: L.ETH_TYPE_IP,
+    L.NW_SRC: L.ETH_TYPE_IP,
+    L.IPV6_DST: L.ETH_TYPE_IPV6,
+    L.IPV6_SRC: L.ETH_TYPE_IPV6,
+    L.TUN_SRC: 0,
+    L.TUN_DST: 0,
+}
+
+#: what OVS's ofproto uses for every flow table
+DEFAULT_PREFIX_SLOTS: tuple[int, ...] = (L.NW_DST, L.NW_SRC, L.IPV6_DST, L.IPV6_SRC)
+
+
+class RuleLike(Protocol):
+    match: Match
+    priority: int
+
+
+class Classifier:
+    """A set of rules with highest-priority-match lookup (see module docstring)."""
+
+    def __init__(self, prefix_slots: Sequence[int] = ()) -> None:
+        self._by_mask: dict[tuple[int, ...], Subtable] = {}
+        self._order: list[Subtable] = []  # visiting order
+        self._order_keys: list[tuple[int, int]] = []  # (-max_priority, seq) per entry
+        self._where: dict[int, tuple[Subtable, int]] = {}  # id(rule) -> (subtable, seq)
+        self._n = 0
+        self._seq = 0
+        self._trie_slots: tuple[tuple[int, int], ...] = ()
+        self._trie_prereq: tuple[int, ...] = ()
+        self._tries: list[PrefixTrie] = []
+        self.set_prefix_slots(prefix_slots)
+
+    # ----------------------------------------------------------------- configuration
+    def set_prefix_slots(self, slots: Sequence[int]) -> None:
+        """Choose the address fields tracked by prefix tries (rebuilds the index)."""
+        for s in slots:
+            if s not in PREFIX_SLOT_PREREQ:
+                raise ValueError(f"slot {L.SLOT_NAMES[s]} cannot be a prefix field")
+        rules = list(self)
+        self._by_mask.clear()
+        self._order.clear()
+        self._order_keys.clear()
+        self._where.clear()
+        self._n = 0
+        self._trie_slots = tuple((s, L.SLOT_BITS[s]) for s in slots)
+        self._trie_prereq = tuple(PREFIX_SLOT_PREREQ[s] for s in slots)
+        self._tries = [PrefixTrie(w) for _, w in self._trie_slots]
+        for r in rules:
+            self.insert(r)
+
+    # ----------------------------------------------------------------- size/iteration
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def n_subtables(self) -> int:
+        return len(self._order)
+
+    def __iter__(self) -> Iterator[Any]:
+        """Rules subtable by subtable in visiting order, each in insertion order (a
+        replaced rule keeps its predecessor's place), as OVS's dumps list them."""
+        for st in list(self._order):
+            yield from list(st.order.values())
+
+    def __contains__(self, rule: object) -> bool:
+        return id(rule) in self._where
+
+    # ----------------------------------------------------------------- updates
+    def insert(self, rule: RuleLike) -> None:
+        """Add ``rule``; an identical match with the same priority must not exist."""
+        old = self.replace(rule)
+        if old is not None:
+            # Put the displaced rule back and refuse: insert never replaces.
+            self.replace(old)
+            raise ValueError("a rule with the same match and priority already exists")
+
+    def replace(self, rule: RuleLike) -> Any:
+        """Add ``rule``, displacing and returning an identical-match, same-priority rule
+        (which gives up its position in iteration order to ``rule``), or None."""
+        if id(rule) in self._where:
+            raise ValueError("rule is already in this classifier")
+        match = rule.match
+        st = self._by_mask.get(match.mask)
+        if st is None:
+            st = self._new_subtable(match.mask)
+        key = st.key(match.value)
+        bucket = st.rules.get(key)
+        pri = rule.priority
+        if bucket is None:
+            st.rules[key] = [rule]
+            st.heads[key] = rule
+            self._add_distinct(st, match.value)
+        else:
+            for i, other in enumerate(bucket):
+                if other.priority == pri:
+                    bucket[i] = rule
+                    _, seq = self._where.pop(id(other))
+                    self._where[id(rule)] = (st, seq)
+                    st.order[seq] = rule
+                    st.heads[key] = bucket[0]
+                    return other
+                if other.priority < pri:
+                    bucket.insert(i, rule)
+                    break
+            else:
+                bucket.append(rule)
+            st.heads[key] = bucket[0]
+        self._seq += 1
+        st.order[self._seq] = rule
+        self._where[id(rule)] = (st, self._seq)
+        st.n_rules += 1
+        self._n += 1
+        st.prio_count[pri] = st.prio_count.get(pri, 0) + 1
+        if pri > st.max_priority:
+            st.max_priority = pri
+            self._reorder(st)
+        return None
+
+    def remove(self, rule: RuleLike) -> bool:
+        """Remove ``rule`` (by identity); False when it is not in the classifier."""
+        where = self._where.pop(id(rule), None)
+        if where is None:
+            return False
+        st, seq = where
+        del st.order[seq]
+        key = st.key(rule.match.value)
+        bucket = st.rules[key]
+        for i, other in enumerate(bucket):
+            if other is rule:
+                del bucket[i]
+                break
+        if bucket:
+            st.heads[key] = bucket[0]
+        else:
+            del st.rules[key]
+            del st.heads[key]
+            self._remove_distinct(st, rule.match.value)
+        st.n_rules -= 1
+        self._n -= 1
+        pri = rule.priority
+        left = st.prio_count[pri] - 1
+        if left:
+            st.prio_count[pri] = left
+        else:
+            del st.prio_count[pri]
+        if st.n_rules == 0:
+            self._drop_subtable(st)
+        elif pri == st.max_priority and not left:
+            self._unorder(st)
+            st.recompute_max()
+            self._order_insert(st)
+        return True
+
+    def clear(self) -> None:
+        """Remove every rule."""
+        self._by_mask.clear()
+        self._order.clear()
+        self._order_keys.clear()
+        self._where.clear()
+        self._n = 0
+        self._tries = [PrefixTrie(w) for _, w in self._trie_slots]
+
+    # -- internals of updates ---------------------------------------------------------
+    def _new_subtable(self, mask: tuple[int, ...]) -> Subtable:
+        self._seq += 1
+        st = Subtable(mask, self._seq, self._trie_slots)
+        self._by_mask[mask] = st
+        self._order_insert(st)
+        return st
+
+    def _drop_subtable(self, st: Subtable) -> None:
+        self._unorder(st)
+        del self._by_mask[st.mask]
+
+    def _order_insert(self, st: Subtable) -> None:
+        k = (-st.max_priority, st.seq)
+        i = bisect.bisect_left(self._order_keys, k)
+        self._order_keys.insert(i, k)
+        self._order.insert(i, st)
+
+    def _unorder(self, st: Subtable) -> None:
+        k = (-st.max_priority, st.seq)
+        i = bisect.bisect_left(self._order_keys, k)
+        del self._order_keys[i]
+        del self._order[i]
+
+    def _reorder(self, st: Subtable) -> None:
+        """``st.max_priority`` just grew: move it to its new place."""
+        i = self._order.index(st)
+        del self._order_keys[i]
+        del self._order[i]
+        self._order_insert(st)
+
+    def _add_distinct(self, st: Subtable, value: tuple[int, ...]) -> None:
+        for i in range(st.n_indices):
+            k = st.prefix_keys[i](value)
+            idx = st.indices[i]
+            idx[k] = idx.get(k, 0) + 1
+        for j, plen in enumerate(st.trie_plen):
+            if plen:
+                self._tries[j].insert(value[self._trie_slots[j][0]], plen)
+        if st.ports_trie is not None:
+            st.ports_trie.insert(st.ports_of(value), st.ports_len)
+
+    def _remove_distinct(self, st: Subtable, value: tuple[int, ...]) -> None:
+        for i in range(st.n_indices):
+            k = st.prefix_keys[i](value)
+            idx = st.indices[i]
+            n = idx[k] - 1
+            if n:
+                idx[k] = n
+            else:
+                del idx[k]
+        for j, plen in enumerate(st.trie_plen):
+            if plen:
+                self._tries[j].remove(value[self._trie_slots[j][0]], plen)
+        if st.ports_trie is not None:
+            st.ports_trie.remove(st.ports_of(value), st.ports_len)
+
+    # ----------------------------------------------------------------- queries
+    def find_exactly(self, match: Match, priority: int) -> Any:
+        """The rule with exactly ``match`` and ``priority``, or None."""
+        st = self._by_mask.get(match.mask)
+        if st is None:
+            return None
+        bucket = st.rules.get(st.key(match.value))
+        if bucket:
+            for r in bucket:
+                if r.priority == priority:
+                    return r
+                if r.priority < priority:
+                    break
+        return None
+
+    def find_match(self, match: Match) -> list[Any]:
+        """All rules whose match is exactly ``match`` (any priority), highest first."""
+        st = self._by_mask.get(match.mask)
+        if st is None:
+            return []
+        return list(st.rules.get(st.key(match.value), ()))
+
+    def overlaps(self, match: Match, priority: int) -> bool:
+        """Could some packet match both a rule of equal ``priority`` and ``match``?
+        (OpenFlow's OFPFF_CHECK_OVERLAP test.)"""
+        tv = match.value
+        tm = match.mask
+        for st in self._order:
+            if st.max_priority < priority:
+                break
+            if priority not in st.prio_count:
+                continue
+            common = [(i, m & tm[i]) for i, m in enumerate(st.mask) if m & tm[i]]
+            for r in st.order.values():
+                if r.priority != priority:
+                    continue
+                rv = r.match.value
+                if all((rv[i] ^ tv[i]) & m == 0 for i, m in common):
+                    return True
+        return False
+
+    def iter_loose(self, match: Match) -> Iterator[Any]:
+        """Rules that ``match`` covers (OpenFlow loose/non-strict semantics): every
+        field ``match`` constrains, the rule constrains at least as tightly and to the
+        same value.  Iteration order as :meth:`__iter__`."""
+        tm = match.mask
+        tv = match.value
+        slots = [i for i, m in enumerate(tm) if m]
+        if not slots:
+            yield from self
+            return
+        for st in list(self._order):
+            sm = st.mask
+            if any(tm[i] & ~sm[i] for i in slots):
+                continue
+            for r in list(st.order.values()):
+                rv = r.match.value
+                if all(rv[i] & tm[i] == tv[i] for i in slots):
+                    yield r
+
+    # ----------------------------------------------------------------- lookup
+    def lookup(self, flow: Sequence[int], wc: list[int] | None = None) -> Any:
+        """The highest-priority rule matching ``flow`` (see the tie rule above), or
+        None.  With ``wc``, OR into it every bit the decision depended on."""
+        if wc is not None:
+            return self._lookup_wc(flow, wc)
+        best = None
+        best_pri = _MIN_PRI
+        for st in self._order:
+            if st.max_priority <= best_pri:
+                break
+            r = st.heads.get(st.key(flow))
+            if r is not None:
+                pri = r.priority
+                if pri > best_pri:
+                    best = r
+                    best_pri = pri
+        return best
+
+    def _lookup_wc(self, flow: Sequence[int], wc: list[int]) -> Any:
+        best = None
+        best_pri = _MIN_PRI
+        ctx: list[tuple[int, int] | None] = [None] * len(self._tries)
+        for st in self._order:
+            if st.max_priority <= best_pri:
+                break
+            r = self._find_wc(st, flow, wc, ctx)
+            if r is not None and r.priority > best_pri:
+                best = r
+                best_pri = r.priority
+        return best
+
+    def _find_wc(self, st: Subtable, flow: Sequence[int], wc: list[int],
+                 ctx: list[tuple[int, int] | None]) -> Any:
+        n = st.n_indices
+        trie_at = st.trie_at
+        for i in range(n):
+            if trie_at[i] and self._skip_by_tries(trie_at[i], flow, wc, ctx):
+                if i:
+                    st.folds[i - 1](wc)
+                return None
+            if st.prefix_keys[i](flow) not in st.indices[i]:
+                st.folds[i](wc)
+                return None
+        if trie_at[n] and self._skip_by_tries(trie_at[n], flow, wc, ctx):
+            if n:
+                st.folds[n - 1](wc)
+            return None
+        head = st.heads.get(st.key(flow))
+        if head is None and st.ports_trie is not None:
+            # Examined everything, but only the leading port bits that set this flow
+            # apart from every rule's ports need to be in the megaflow.
+            old_src, old_dst = wc[L.TP_SRC], wc[L.TP_DST]
+            mbits, _ = st.ports_trie.lookup(st.ports_of(flow))
+            pm = st.ports_mask & _PREFIX32[mbits]
+            st.folds[n](wc)
+            wc[L.TP_SRC] = old_src | (pm >> 16)
+            wc[L.TP_DST] = old_dst | (pm & 0xFFFF)
+            return None
+        st.folds[n](wc)
+        return head
+
+    def _skip_by_tries(self, checks: tuple[tuple[int, int, int, int], ...],
+                       flow: Sequence[int], wc: list[int],
+                       ctx: list[tuple[int, int] | None]) -> bool:
+        """OVS ``check_tries``: can the prefix tries prove, before this lookup step,
+        that no rule of the subtable matches?  If so, un-wildcard what the proof used.
+        ``checks`` lists the subtable's (trie, prefix length, slot, width) to consult."""
+        for j, plen, slot, width in checks:
+            res = ctx[j]
+            if res is None:
+                prereq = self._trie_prereq[j]
+                if prereq:
+                    wc[L.ETH_TYPE] = 0xFFFF
+                if prereq and flow[L.ETH_TYPE] != prereq:
+                    res = (0, -1)  # field absent: every length "may match", never skip
+                else:
+                    res = self._tries[j].lookup(flow[slot])
+                ctx[j] = res
+            maskbits, plens = res
+            if not (plens >> (plen - 1)) & 1:
+                if maskbits <= plen:
+                    wc[slot] |= prefix_mask(width, maskbits)
+                    return True
+                pm = prefix_mask(width, maskbits)
+                if wc[slot] & pm == pm:
+                    return True
+        return False
