@@ -27,8 +27,6 @@ from pyvswitch.flow.flow_text import (
 )
 from pyvswitch.flow.flowmod import FlowMod, FlowModCommand, FlowStats, GroupMod, GroupModCommand
 from pyvswitch.flow.ofpacts import GroupDesc
-from pyvswitch.ofproto.mac_learning import MacLearning
-from pyvswitch.ofproto.ofproto import OFProto
 from pyvswitch.ofproto_dpif.events import PortReason, PortStatus
 from pyvswitch.ofproto_dpif.ports import XPort
 from pyvswitch.ofproto_dpif.xlate import MISS_DEFAULT
@@ -47,8 +45,7 @@ class Bridge:
         self.name = name
         self.fail_mode = fail_mode
         self.dpid = dpid if dpid is not None else _default_dpid(name)
-        self.ofproto = OFProto(name, self.dpid)
-        self.ml = MacLearning(max_age=mac_aging)
+        self.ofproto, self.ml = switch.ofproto_factory(name, self.dpid, mac_aging)
         self.recirc = switch.recirc
         self.xports: dict[int, XPort] = {}
         self.ports_by_name: dict[str, XPort] = {}

@@ -52,7 +52,8 @@ def _commit(header: str, slots: tuple[int, ...], flow: list[int], base: list[int
         if m != f:
             exact = False
     if use_masked and not exact:
-        changes = tuple((s, flow[s] & masks[s], masks[s]) for s in slots if masks[s])
+        changes = tuple((s, flow[s] & masks[s], _wide(header, s, masks[s]))
+                        for s in slots if masks[s])
     else:
         changes = []
         for s in slots:
@@ -65,6 +66,14 @@ def _commit(header: str, slots: tuple[int, ...], flow: list[int], base: list[int
         base[s] = flow[s]
         wc[s] |= masks[s]
     return True
+
+
+def _wide(header: str, slot: int, mask: int) -> int:
+    """The ARP opcode is 16 bits in the datapath key but 8 in the flow: a fully
+    written opcode is an exact 16-bit mask (OVS ``get_arp_key``)."""
+    if header == "arp" and slot == L.NW_PROTO and mask == 0xFF:
+        return 0xFFFF
+    return mask
 
 
 def _n_vlans(f: list[int]) -> int:

@@ -28,6 +28,7 @@ from pyvswitch.ofproto_dpif.revalidate import push_stats, revalidate
 from pyvswitch.ofproto_dpif.upcall import UpcallHandler, translation_flow
 from pyvswitch.ofproto_dpif.xlate import xlate_actions
 from pyvswitch.ofproto_dpif.xlate_ctx import XlateIn
+from pyvswitch.packet.headers import set_vlan_limit
 from pyvswitch.types import OFPP_CONTROLLER, OFPP_LOCAL, OFPP_MAX, OFPP_NONE
 
 #: port types a bridge accepts (as ``pyvs-vsctl`` spells them)
@@ -38,7 +39,11 @@ class Switch:
     """Bridges over one userspace datapath (OVS's ``dpif_backer``)."""
 
     def __init__(self, *, conntrack: Conntrack | None = None,
-                 datapath: Datapath | None = None) -> None:
+                 datapath: Datapath | None = None, ofproto_factory=None,
+                 vlan_limit: int = 1) -> None:
+        set_vlan_limit(vlan_limit)
+        #: makes a bridge's (OFProto, MacLearning); replaceable for tests
+        self.ofproto_factory = ofproto_factory or _default_ofproto
         self.conntrack = conntrack if conntrack is not None else Conntrack()
         self.datapath = datapath if datapath is not None else Datapath(self.conntrack)
         self.recirc = RecircTable()
@@ -252,6 +257,13 @@ class Switch:
 
     def pop_events(self, bridge: str) -> list[object]:
         return self._bridge(bridge).pop_events()
+
+
+def _default_ofproto(name: str, dpid: int, mac_aging: int):
+    from pyvswitch.ofproto.mac_learning import MacLearning
+    from pyvswitch.ofproto.ofproto import OFProto
+
+    return OFProto(name, dpid), MacLearning(max_age=mac_aging)
 
 
 __all__ = ["Switch", "Bridge", "PortStatus"]

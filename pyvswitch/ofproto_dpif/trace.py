@@ -145,7 +145,18 @@ def format_flow(flow: list[int] | tuple[int, ...],
 
 def format_megaflow(flow: list[int] | tuple[int, ...], wc: list[int],
                     port_names: dict[int, str] | None = None) -> str:
-    return _format(flow, wc, bool(wc[L.RECIRC_ID]), port_names)
+    text = _format(flow, wc, bool(wc[L.RECIRC_ID]), port_names)
+    icmp = flow[L.NW_PROTO] in (L.IPPROTO_ICMP, L.IPPROTO_ICMPV6) and flow[L.ETH_TYPE] in (
+        L.ETH_TYPE_IP, L.ETH_TYPE_IPV6)
+    if icmp and (wc[L.TP_SRC] == 0xFF or wc[L.TP_DST] == 0xFF):
+        # megaflows match ICMP type/code as 8 bits of the 16-bit port slots
+        items = text.split(",")
+        for i, item in enumerate(items):
+            for name, slot in (("icmp_type=", L.TP_SRC), ("icmp_code=", L.TP_DST)):
+                if item.startswith(name) and wc[slot] == 0xFF:
+                    items[i] = f"{name}{flow[slot]:#x}/0xff"
+        text = ",".join(items)
+    return text
 
 
 # ------------------------------------------------------------------------- options
