@@ -165,7 +165,8 @@ def _p_controller(arg: str, ctx: _Ctx) -> list[object]:
     elif arg:
         for key, value, _pos in iter_kv(arg):
             if key == "reason":
-                reason = _reason_from_string(value)
+                if value:  # OVS takes "" as an internal miss reason we do not have
+                    reason = _reason_from_string(value)
             elif key == "max_len":
                 max_len = str_to_u16(value, "max_len")
             elif key == "id":

@@ -27,16 +27,20 @@ def _hexit(c: str) -> int:
 
 
 # ----------------------------------------------------------------------------- ethernet
-_MAC_RE = re.compile(r"([0-9a-fA-F]{1,2}):" * 5 + r"([0-9a-fA-F]{1,2})")
+_HHX = r"\s*([-+]?)(?:0[xX](?=[0-9a-fA-F]))?([0-9a-fA-F]+)"
+_MAC_RE = re.compile(":".join([_HHX] * 6))
 
 
 def _scan_mac(s: str, pos: int = 0) -> tuple[int, int] | None:
+    """Six ``%hhx`` separated by colons, as ``scanf`` reads them (each keeps 8 bits)."""
     m = _MAC_RE.match(s, pos)
     if not m:
         return None
     v = 0
-    for g in m.groups():
-        v = (v << 8) | int(g, 16)
+    groups = m.groups()
+    for sign, digits in zip(groups[::2], groups[1::2]):
+        b = int(digits, 16)
+        v = (v << 8) | ((-b if sign == "-" else b) & 0xFF)
     return v, m.end()
 
 
@@ -73,7 +77,8 @@ def format_mac_masked(v: int, mask: int | None) -> str:
 
 
 # ----------------------------------------------------------------------------- IPv4
-_IP_RE = re.compile(r"\+?(\d+)\.\+?(\d+)\.\+?(\d+)\.\+?(\d+)")
+_HHU = r"\s*([-+]?\d+)"
+_IP_RE = re.compile(r"\.".join([_HHU] * 4))
 
 
 def scan_ipv4(s: str, pos: int = 0) -> tuple[int, int] | None:
@@ -204,7 +209,7 @@ def parse_ipv6_masked_len(s: str, pos: int = 0) -> tuple[int, int, int]:
         raise ParseError(f"{s}: invalid IPv6 address")
     end = m.end()
     if s[end:end + 1] == "/":
-        pm = re.compile(r"[-+]?\d+(?![0-9a-fA-F:.])").match(s, end + 1)
+        pm = re.compile(r"[-+]?\d+").match(s, end + 1)
         if pm:
             prefix = int(pm.group())
             if not 0 <= prefix <= 128:

@@ -107,20 +107,20 @@ _IPV6_SCAN = re.compile(r"[0-9a-fA-F:.]{1,46}")
 _PORT = re.compile(r"\d{1,5}")
 
 
-def _scan_nat_addr(s: str, n: int) -> tuple[int, bool, int] | None:
-    """One address of a NAT range at ``s[n:]``: (addr, ipv6, end) or None."""
+def _scan_nat_addr(s: str, n: int) -> tuple[int | None, bool, int] | None:
+    """One address of a NAT range at ``s[n:]``: (addr, ipv6, end), or None if nothing
+    scans.  As in OVS, text that scans as IPv6 characters but is no address is consumed
+    with no address (addr None)."""
     r = scan_ipv4(s, n)
     if r is not None:
         return r[0], False, r[1]
     m = _IPV6_SCAN.match(s, n)
     if m is not None:
-        addr = inet_pton6(m.group())
-        return (addr, True, m.end()) if addr is not None else None
+        return inet_pton6(m.group()), True, m.end()
     if s[n:n + 1] == "[":
         m = _IPV6_SCAN.match(s, n + 1)
         if m is not None and s[m.end():m.end() + 1] == "]":
-            addr = inet_pton6(m.group())
-            return (addr, True, m.end() + 1) if addr is not None else None
+            return inet_pton6(m.group()), True, m.end() + 1
     return None
 
 
@@ -133,9 +133,11 @@ def _nat_range(s: str) -> tuple[bool, int | None, int | None, int | None, int | 
     first = _scan_nat_addr(s, 0)
     if first is not None:
         amin, ipv6, n = first
+    if amin is not None:
         if s[n:n + 1] == "-":
             second = _scan_nat_addr(s, n + 1)
-            if second is None or second[1] != ipv6 or second[0] < amin:
+            if (second is None or second[0] is None or second[1] != ipv6
+                    or second[0] < amin):
                 raise bad
             amax, _, n = second
         if s[n:n + 1] == ":":
@@ -148,6 +150,8 @@ def _nat_range(s: str) -> tuple[bool, int | None, int | None, int | None, int | 
                 if m is None or not pmin <= int(m.group()) <= 0xFFFF:
                     raise bad
                 pmax, n = int(m.group()), m.end()
+    else:
+        ipv6 = False
     if n != len(s):
         raise ParseError(f'garbage ({s[n:]}) after nat range "{s}" (pos: {n})')
     if amax == amin:

@@ -114,6 +114,10 @@ def _apply_field(b: MatchBuilder, f: Field, text: str, port_map: PortMap | None)
     if f.name == "in_port_oxm":  # ports are kept in the 16-bit convention
         f, mask = _IN_PORT, _IN_PORT.full_mask if mask else 0
     set_match_field(b, f, value, mask)
+    if f.name == "vlan_pcp" and mask:
+        # a PCP implies a tag, as OVS's match_set_dl_vlan_pcp() says (fields.py gives
+        # vlan_pcp no implied CFI bit, unlike dl_vlan_pcp)
+        b.set_slot(L.VLAN_TCI, L.VLAN_CFI, L.VLAN_CFI)
 
 
 def _apply_subfield(b: MatchBuilder, key: str, text: str) -> None:

@@ -154,6 +154,9 @@ OF13 = [
     "in_port=2,vlan_tci=0x0000/0x1fff,actions=push_vlan:0x8100,set_field:4116->vlan_vid,"
     "output:1",
     "vlan_tci=0x1000/0x1000,actions=push_vlan:0x88a8,set_field:3->vlan_pcp",
+    "vlan_pcp=3,actions=drop",
+    "vlan_vid=0x1005,vlan_pcp=3,actions=drop",
+    "vlan_vid=0x1000/0x1000,actions=drop",
     "ip,actions=write_actions(output:2),write_metadata:0x10/0xff,goto_table:7",
     "ip,actions=clear_actions,goto_table:8",
     "ip,actions=group:1",

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import subprocess
 
@@ -149,3 +150,52 @@ def test_error_wording_matches_ovs_ofctl(flow):
     with pytest.raises(ParseError) as e:
         parse_flow_mod(flow, FlowModCommand.ADD)
     assert str(e.value) == expected
+
+
+# ----------------------------------------------------------------------------- fuzz
+_ALPHABET = "abcdefx0123456789:,=()[]./-+>_ "
+# errors that come from ovs-ofctl's checks against the match (the ofproto layer's job here)
+_NOT_OURS = ("actions are invalid", "usable", "prerequisites")
+
+
+def _mutants(n: int, seed: int = 7) -> list[str]:
+    from tests.unit.flow.flow_table import OF10, OF13, OF15
+
+    rng = random.Random(seed)
+    out = []
+    while len(out) < n:
+        s = rng.choice(OF10 + OF13 + OF15)
+        for _ in range(rng.randint(1, 2)):
+            i = rng.randrange(len(s) + 1)
+            op = rng.random()
+            if op < 0.4:
+                s = s[:i] + s[i + 1:]
+            elif op < 0.8:
+                s = s[:i] + rng.choice(_ALPHABET) + s[i:]
+            else:
+                s = s[:i] + s[i:i + 3] * 2 + s[i + 3:]
+        if s and not s.startswith("-"):  # not a command-line option
+            out.append(s)
+    return out
+
+
+def test_mutated_flows_get_ovs_verdicts():
+    """Randomly damaged flows: same accept/reject verdict and same message as ovs-ofctl."""
+    ofctl = shutil.which("ovs-ofctl")
+    assert ofctl
+    diffs = []
+    for flow in _mutants(150):
+        res = subprocess.run([ofctl, "-O", "OpenFlow15", "parse-flow", flow],
+                             capture_output=True, text=True, timeout=30)
+        errs = [ln for ln in res.stderr.splitlines() if ln.startswith("ovs-ofctl: ")]
+        expected = errs[0].removeprefix("ovs-ofctl: ") if res.returncode else None
+        if expected and any(s in expected for s in _NOT_OURS):
+            continue
+        try:
+            parse_flow_mod(flow, FlowModCommand.ADD)
+            ours = None
+        except ParseError as e:
+            ours = str(e)
+        if ours != expected:
+            diffs.append(f"{flow!r}\n  ovs:  {expected}\n  ours: {ours}")
+    assert not diffs, "\n".join(diffs)

@@ -38,6 +38,8 @@ def _fmt(text: str, port_map=None, port_names=None, priority=None) -> str:
     ("vlan_vid=0x1005", "dl_vlan=5"),
     ("vlan_vid=5", "vlan_tci=0x0005/0x1fff"),
     ("dl_vlan_pcp=7", "dl_vlan_pcp=7"),
+    ("vlan_pcp=3", "dl_vlan_pcp=3"),
+    ("vlan_vid=0x1005,vlan_pcp=3", "dl_vlan=5,dl_vlan_pcp=3"),
     ("vlan_tci=0", "vlan_tci=0x0000"),
     ("in_port_oxm=LOCAL", "in_port=LOCAL"),
     ("eth,ip", "ip"),
