@@ -108,3 +108,45 @@ class TcpSession:
 
 def dump(ct: Conntrack, zone: int | None = None, now: float = 0.0, **kw) -> list[str]:
     return sorted(ct.dump_conntrack(zone, now=now, **kw))
+
+
+def scapy_checksums_ok(pkt: bytearray) -> bool:
+    """Every checksum scapy knows in ``pkt`` (outer and quoted headers) is what scapy
+    computes for the packet as it is."""
+    from scapy.layers.inet import ICMP as _ICMP
+    from scapy.layers.inet import IP as _IP
+    from scapy.layers.inet import TCP as _TCP
+    from scapy.layers.inet import UDP as _UDP
+    from scapy.layers.inet import ICMPerror, IPerror, TCPerror, UDPerror
+    from scapy.layers.inet6 import _ICMPv6
+    from scapy.layers.sctp import SCTP
+
+    original = Ether(bytes(pkt))
+    fields = {_IP: "chksum", _TCP: "chksum", _UDP: "chksum", _ICMP: "chksum",
+              IPerror: "chksum", TCPerror: "chksum", UDPerror: "chksum",
+              ICMPerror: "chksum", _ICMPv6: "cksum", SCTP: "chksum"}
+    checked = 0
+    layer = original
+    depth = 0
+    while layer is not None and layer.name != "NoPayload":
+        for cls, name in fields.items():
+            if isinstance(layer, cls):
+                have = getattr(layer, name)
+                if cls is _UDP and have == 0 and _IP in original:
+                    continue
+                copy = Ether(bytes(pkt))
+                target = copy
+                for _ in range(depth):
+                    target = target.payload
+                setattr(target, name, None)
+                rebuilt = Ether(raw(copy))
+                target = rebuilt
+                for _ in range(depth):
+                    target = target.payload
+                if getattr(target, name) != have:
+                    return False
+                checked += 1
+                break
+        layer = layer.payload
+        depth += 1
+    return checked > 0
