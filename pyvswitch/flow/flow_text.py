@@ -103,7 +103,37 @@ def parse_flow_mod(text: str, command: FlowModCommand | None,
 
     ``command`` None lets the text start with ``add``, ``modify``, ``delete``,
     ``modify_strict`` or ``delete_strict`` (default add), as lines of ``add-flows`` files.
+    A :class:`ParseError` carries ``text`` and, where known, the ``pos`` of the keyword
+    (or of the action list) it is about.
     """
+    try:
+        return _parse_flow_mod(text, command, port_map)
+    except ParseError as e:
+        if e.text is None:
+            e.text = text
+        raise
+
+
+class _at:  # noqa: N801 - used as "with _at(pos):"
+    """Give a ParseError raised inside the ``with`` block the position ``pos``."""
+
+    __slots__ = ("pos",)
+
+    def __init__(self, pos: int) -> None:
+        self.pos = pos
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, typ, exc, tb) -> bool:
+        if isinstance(exc, ParseError) and exc.pos is None:
+            exc.pos = self.pos
+        return False
+
+
+def _parse_flow_mod(text: str, command: FlowModCommand | None,
+                    port_map: PortMap | None) -> FlowMod:
+    full = text
     if command is None:
         found, text = _leading_command(text, _COMMAND_WORDS)
         command = found or _C.ADD
@@ -113,57 +143,71 @@ def parse_flow_mod(text: str, command: FlowModCommand | None,
     fm = FlowMod(command=command)
     cookie_given = False
     act_text = None
+    base = len(full) - len(text)
+    act_pos = 0
     if actions_ok:
         idx = text.find("action")
         eq = text.find("=", idx + 1) if idx >= 0 else -1
         if eq < 0:
             raise ParseError("must specify an action")
-        text, act_text = text[:idx], text[eq + 1:]
+        text, act_text, act_pos = text[:idx], text[eq + 1:], base + eq + 1
     b = MatchBuilder()
-    for key, value, _pos in iter_kv(text):
-        if actions_ok and key in _FLAG_WORDS:
-            fm.flags |= _FLAG_WORDS[key]
-        elif key in ("no_readonly_table", "allow_hidden_fields"):
-            pass
-        elif apply_match_key(b, key, value, port_map):
-            pass
-        elif not value:
-            raise ParseError(f"field {key} missing value")
-        elif key == "table":
-            table = parse_table(value)
-            if table is None:
-                raise ParseError(f'unknown table "{value}"')
-            fm.table_id = None if table == 255 else table
-        elif out_port_ok and key == "out_port":
-            port = parse_port(value, port_map)
-            if port is None:
-                raise ParseError(f"{value} is not a valid OpenFlow port")
-            fm.out_port = port
-        elif out_port_ok and key == "out_group":
-            group = parse_group_id(value)
-            if group is None:
-                raise ParseError(f"{value} is not a valid OpenFlow group")
-            fm.out_group = group
-        elif priority_ok and key == "priority":
-            fm.priority = str_to_u16(value, key)
-        elif actions_ok and key in ("idle_timeout", "hard_timeout"):
-            setattr(fm, key, str_to_u16(value, key))
-        elif command is _C.ADD and key == "importance":
-            fm.importance = str_to_u16(value, key)
-        elif key == "cookie":
-            cookie_given |= _parse_cookie(fm, value)
-        elif key in _STATS_WORDS:
-            pass  # what dump-flows prints, so its output can be fed back
-        else:
-            raise ParseError(f"unknown keyword {key}")
+    for key, value, kpos in iter_kv(text):
+        with _at(base + kpos):
+            cookie_given |= _apply_keyword(fm, b, key, value, port_map, actions_ok,
+                                           out_port_ok, priority_ok)
     fm.match = b.build()
     if command in (_C.MODIFY, _C.MODIFY_STRICT):
         fm.modify_may_add = not fm.cookie_mask
         if not cookie_given:
             fm.new_cookie = None
     if act_text is not None:
-        fm.actions = parse_actions(act_text, port_map)
+        with _at(act_pos):
+            fm.actions = parse_actions(act_text, port_map)
     return fm
+
+
+def _apply_keyword(fm: FlowMod, b: MatchBuilder, key: str, value: str,
+                   port_map: PortMap | None, actions_ok: bool, out_port_ok: bool,
+                   priority_ok: bool) -> bool:
+    """One ``key[=value]`` of a flow; True when it set a cookie."""
+    command = fm.command
+    if actions_ok and key in _FLAG_WORDS:
+        fm.flags |= _FLAG_WORDS[key]
+    elif key in ("no_readonly_table", "allow_hidden_fields"):
+        pass
+    elif apply_match_key(b, key, value, port_map):
+        pass
+    elif not value:
+        raise ParseError(f"field {key} missing value")
+    elif key == "table":
+        table = parse_table(value)
+        if table is None:
+            raise ParseError(f'unknown table "{value}"')
+        fm.table_id = None if table == 255 else table
+    elif out_port_ok and key == "out_port":
+        port = parse_port(value, port_map)
+        if port is None:
+            raise ParseError(f"{value} is not a valid OpenFlow port")
+        fm.out_port = port
+    elif out_port_ok and key == "out_group":
+        group = parse_group_id(value)
+        if group is None:
+            raise ParseError(f"{value} is not a valid OpenFlow group")
+        fm.out_group = group
+    elif priority_ok and key == "priority":
+        fm.priority = str_to_u16(value, key)
+    elif actions_ok and key in ("idle_timeout", "hard_timeout"):
+        setattr(fm, key, str_to_u16(value, key))
+    elif command is _C.ADD and key == "importance":
+        fm.importance = str_to_u16(value, key)
+    elif key == "cookie":
+        return _parse_cookie(fm, value)
+    elif key in _STATS_WORDS:
+        pass  # what dump-flows prints, so its output can be fed back
+    else:
+        raise ParseError(f"unknown keyword {key}")
+    return False
 
 
 def _parse_cookie(fm: FlowMod, value: str) -> bool:
@@ -202,7 +246,7 @@ def parse_flow_mods(lines: Iterable[str] | str, command: FlowModCommand,
         try:
             out.append(parse_flow_mod(line, line_command, port_map))
         except ParseError as e:
-            raise ParseError(f"{source}:{number}: {e.msg}", line) from None
+            raise ParseError(f"{source}:{number}: {e.msg}", line, e.pos) from None
     return out
 
 

@@ -240,3 +240,14 @@ def test_group_commands():
         "bucket=watch_port:CONTROLLER,actions=output:2"
     with pytest.raises(ParseError, match="group command insert_bucket is not supported"):
         parse_group_mod("group_id=5", GroupModCommand.INSERT_BUCKET)
+
+
+def test_errors_point_at_the_keyword():
+    text = "add in_port=1,tcp_dts=80,actions=drop"
+    with pytest.raises(ParseError) as e:
+        parse_flow_mod(text, None)
+    assert (e.value.text, text[e.value.pos:]) == (text, "tcp_dts=80,actions=drop")
+    text = "tcp,actions=output:1,frob"
+    with pytest.raises(ParseError) as e:
+        parse_flow_mod(text, C.ADD)
+    assert text[e.value.pos:] == "output:1,frob"
