@@ -336,7 +336,7 @@ def format_port(port: int, port_names: PortNames | None = None) -> str:
     if port_names:
         name = port_names.get(port)
         if name is not None:
-            return json.dumps(name) if _name_needs_quotes(name) else name
+            return json.dumps(name, ensure_ascii=False) if _name_needs_quotes(name) else name
     return str(port)
 
 
