@@ -28,6 +28,8 @@ _TP = (L.TP_SRC, L.TP_DST)
 
 #: the datapath's own width of some keys differs from the flow slot's width
 _KEY_FULL = {L.NW_PROTO: 0xFF}
+#: the header slots: when these and pkt_mark are unchanged there is nothing to commit
+_HDR = slice(L.N_MD, L.N_DP)
 _ICMP_FULL = {L.TP_SRC: 0xFF, L.TP_DST: 0xFF}
 
 
@@ -120,6 +122,8 @@ def commit_actions(flow: list[int], base: list[int], wc: list[int], out: list[ob
     Returns True when an action that OVS handles in the slow path (ARP/ICMP/ND
     rewrites) was emitted; translation reports that, the datapath executes it anyway.
     """
+    if flow[_HDR] == base[_HDR] and flow[L.PKT_MARK] == base[L.PKT_MARK]:
+        return False
     slow = False
     _commit("eth", _ETH, flow, base, wc, out)
     if flow[L.NW_PROTO]:

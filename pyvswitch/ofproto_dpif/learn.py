@@ -24,6 +24,8 @@ from pyvswitch.flow.ofpacts import (
     SetRaw,
 )
 from pyvswitch.ofproto_dpif import fieldops as fo
+from pyvswitch.ofproto_dpif import xlate_actions as _XA
+from pyvswitch.ofproto_dpif.trace_text import format_ofpacts, format_rule_match
 from pyvswitch.ofproto_dpif.trace_tree import NodeType
 from pyvswitch.ofproto_dpif.xlate_ctx import XlateCtx
 from pyvswitch.types import OFPP_ALL, OFPP_FLOOD, OFPP_IN_PORT, OFPP_LOCAL, OFPP_MAX
@@ -63,8 +65,6 @@ def learn_execute(learn: Learn, flow: list[int]) -> FlowMod:
 
 
 def format_learned(fm: FlowMod) -> str:
-    from pyvswitch.ofproto_dpif.trace_text import format_ofpacts, format_rule_match
-
     s = f"table={fm.table_id} "
     m = format_rule_match(fm.match)
     if m:
@@ -101,8 +101,6 @@ def xlate_learn(ctx: XlateCtx, learn: Learn) -> None:
         dst = learn.result_dst
         fo.sf_unwildcard(ctx.wc, dst)
         fo.sf_write(ctx.flow, dst, 1 if success else 0)
-        from pyvswitch.ofproto_dpif.xlate_actions import report_subfield
-
-        report_subfield(ctx, dst)
+        _XA.report_subfield(ctx, dst)
     if not success:
         ctx.report(NodeType.DETAIL, "Limit exceeded, learn failed")

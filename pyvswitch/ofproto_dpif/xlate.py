@@ -44,6 +44,8 @@ from pyvswitch.ofproto_dpif.xlate_ctx import (
 
 N_TABLES = 255
 TBL_INTERNAL = 254
+IN_PORT, NW_FRAG, TP_SRC, TP_DST = L.IN_PORT, L.NW_FRAG, L.TP_SRC, L.TP_DST
+_NO_OF_FIELDS = [0] * (L.N_FLOW - L.METADATA)
 
 # table-miss behaviours (``ofputil_table_miss``)
 MISS_DEFAULT = "default"
@@ -64,6 +66,9 @@ class _InternalRule:
         self.match = None
         self.is_miss = is_miss
 
+    def credit(self, n_packets: int, n_bytes: int, now: float) -> None:
+        """Internal rules keep no statistics."""
+
 
 #: sends the packet to the controllers (reason "implicit miss")
 MISS_RULE = _InternalRule((XA.ImplicitMissController(),), True)
@@ -81,46 +86,55 @@ def lookup_from_table(ctx: XlateCtx, table_id: int, in_port: int, may_packet_in:
                       honor_table_miss: bool) -> tuple[Any, int]:
     """OVS ``rule_dpif_lookup_from_table``: the rule to run and the table it came from."""
     flow = ctx.flow
-    wc = ctx.wc
     bridge = ctx.bridge
-    old_tp_src, old_tp_dst, old_in_port = flow[L.TP_SRC], flow[L.TP_DST], flow[L.IN_PORT]
-    if flow[L.NW_FRAG] & L.FLOW_NW_FRAG_ANY:
+    old_in_port = flow[IN_PORT]
+    frag = flow[NW_FRAG] & L.FLOW_NW_FRAG_ANY
+    if frag:
         # fragment handling "normal": pretend the transport ports are not there
-        flow[L.TP_SRC] = 0
-        flow[L.TP_DST] = 0
-    flow[L.IN_PORT] = in_port
+        old_tp = flow[TP_SRC], flow[TP_DST]
+        flow[TP_SRC] = flow[TP_DST] = 0
+    flow[IN_PORT] = in_port
+    rule = bridge.ofproto.lookup(table_id, flow, ctx.wc)
+    tid = table_id
+    if rule is None:
+        rule, tid = _miss(ctx, table_id, old_in_port, may_packet_in, honor_table_miss)
+    flow[IN_PORT] = old_in_port
+    if frag:
+        flow[TP_SRC], flow[TP_DST] = old_tp
+    return rule, tid
+
+
+def _miss(ctx: XlateCtx, table_id: int, old_in_port: int, may_packet_in: bool,
+          honor_table_miss: bool) -> tuple[Any, int]:
+    """No rule in ``table_id``: continue to later tables or pick a miss rule."""
+    bridge = ctx.bridge
     lookup = bridge.ofproto.lookup
     miss_config = MISS_CONTINUE
-    rule = None
     tid = table_id
-    try:
-        while tid < N_TABLES:
-            rule = lookup(tid, flow, wc)
-            if rule is not None:
-                return rule, tid
-            if honor_table_miss:
-                miss_config = bridge.table_miss_config(tid)
-                if miss_config == MISS_CONTINUE:
+    while True:
+        if honor_table_miss:
+            miss_config = bridge.table_miss_config(tid)
+            if miss_config == MISS_CONTINUE and tid + 1 < N_TABLES:
+                tid += 1
+                if tid == TBL_INTERNAL:
                     tid += 1
-                    if tid == TBL_INTERNAL:
-                        tid += 1
-                    continue
-            break
-        if tid >= N_TABLES:
-            tid = N_TABLES - 1
-        rule = NO_PACKET_IN_RULE
-        if may_packet_in:
-            if miss_config in (MISS_CONTINUE, MISS_CONTROLLER):
-                port = bridge.xports.get(old_in_port)
-                if port is not None and not port.config & OFPPC_NO_PACKET_IN:
-                    rule = MISS_RULE
-            elif miss_config == MISS_DEFAULT and bridge.wants_packet_in_on_miss:
+                if tid >= N_TABLES:
+                    tid = N_TABLES - 1
+                    break
+                rule = lookup(tid, ctx.flow, ctx.wc)
+                if rule is not None:
+                    return rule, tid
+                continue
+        break
+    rule = NO_PACKET_IN_RULE
+    if may_packet_in:
+        if miss_config in (MISS_CONTINUE, MISS_CONTROLLER):
+            port = bridge.xports.get(old_in_port)
+            if port is not None and not port.config & OFPPC_NO_PACKET_IN:
                 rule = MISS_RULE
-        return rule, tid
-    finally:
-        flow[L.TP_SRC] = old_tp_src
-        flow[L.TP_DST] = old_tp_dst
-        flow[L.IN_PORT] = old_in_port
+        elif miss_config == MISS_DEFAULT and bridge.wants_packet_in_on_miss:
+            rule = MISS_RULE
+    return rule, tid
 
 
 def report_table(ctx: XlateCtx, rule: Any, table_id: int) -> None:
@@ -170,7 +184,9 @@ def _tuple_swap(ctx: XlateCtx) -> None:
 
 def xlate_table_action(ctx: XlateCtx, in_port: int, table_id: int, may_packet_in: bool,
                        honor_table_miss: bool, with_ct_orig: bool, is_last: bool) -> None:
-    if not resource_check(ctx):
+    if (ctx.depth >= MAX_DEPTH or ctx.resubmits >= MAX_RESUBMITS
+            or len(ctx.stack) >= MAX_STACK):
+        resource_check(ctx)
         return
     old_table_id = ctx.table_id
     ctx.table_id = table_id
@@ -184,17 +200,25 @@ def xlate_table_action(ctx: XlateCtx, in_port: int, table_id: int, may_packet_in
                                            honor_table_miss)
     if with_ct_orig:
         _tuple_swap(ctx)
-    _note_rule(ctx, rule)
+    ctx.out_rules.append(rule)
     old_trace = ctx.trace
-    report_table(ctx, rule, table_id)
-    xlate_recursively(ctx, rule, table_id <= old_table_id, is_last)
+    if old_trace is not None:
+        report_table(ctx, rule, table_id)
+    # xlate_recursively, inlined: this is the hot path of every resubmit
+    old_rule, old_cookie = ctx.rule, ctx.rule_cookie
+    ctx.resubmits += 1
+    deepens = table_id <= old_table_id
+    if deepens:
+        ctx.depth += 1
+    ctx.rule = rule
+    ctx.rule_cookie = rule.cookie
+    XA.do_xlate_actions(ctx, rule.actions, is_last, False)
+    ctx.rule_cookie = old_cookie
+    ctx.rule = old_rule
+    if deepens:
+        ctx.depth -= 1
     ctx.trace = old_trace
     ctx.table_id = old_table_id
-
-
-def _note_rule(ctx: XlateCtx, rule: Any) -> None:
-    if not isinstance(rule, _InternalRule):
-        ctx.out_rules.append(rule)
 
 
 def xlate_recursively(ctx: XlateCtx, rule: Any, deepens: bool, is_last: bool) -> None:
@@ -265,71 +289,75 @@ def xlate_actions(xin: XlateIn) -> XlateOut:
     flow = ctx.flow
     wc = ctx.wc
     bridge = ctx.bridge
-    wc[L.IN_PORT] = 0xFFFFFFFF
+    wc[IN_PORT] = 0xFFFFFFFF
     wc[L.ETH_TYPE] = 0xFFFF
     wc[L.RECIRC_ID] = 0xFFFFFFFF
-    if is_ip_any(flow):
-        wc[L.NW_FRAG] = L.FLOW_NW_FRAG_MASK
+    dl_type = flow[L.ETH_TYPE]
+    if dl_type == L.ETH_TYPE_IP or dl_type == L.ETH_TYPE_IPV6:
+        wc[NW_FRAG] = L.FLOW_NW_FRAG_MASK
     if xin.trace is not None:
         ctx.trace = report(xin.trace, NodeType.BRIDGE, f'bridge("{bridge.name}")')
     ofpacts = xin.ofpacts
-    in_xport = bridge.xports.get(flow[L.IN_PORT])
+    in_xport = bridge.xports.get(flow[IN_PORT])
+    if flow[L.RECIRC_ID]:
+        if not _thaw(ctx):
+            return _finish(ctx)
+        ofpacts = ctx.frozen_state.actions or None
+    elif flow[L.CT_STATE] & L.CS_TRACKED:
+        ctx.conntracked = True
     rule = None
-    if True:
-        if flow[L.RECIRC_ID]:
-            state = bridge.recirc.find(flow[L.RECIRC_ID])
-            if state is None:
-                ctx.report_error(
-                    f"Recirculation context not found for ID {flow[L.RECIRC_ID]:x}")
-                ctx.error = XlateError.NO_RECIRCULATION_CONTEXT
-                return _finish(ctx)
-            ctx.frozen_state = state
-            old_trace = ctx.trace
-            if ctx.trace is not None:
-                ctx.trace = report(ctx.trace, NodeType.THAW, "thaw")
-            if ofpacts:
-                ctx.report_error("Recirculation conflict (actions)!")
-                ctx.error = XlateError.RECIRCULATION_CONFLICT
-                return _finish(ctx)
-            ctx.table_id = state.table_id
-            ctx.report(NodeType.THAW, f"Resuming from table {state.table_id}")
-            ctx.conntracked = state.conntracked
-            if not state.conntracked:
-                clear_conntrack(flow)
-            restore_frozen_metadata(flow, state.metadata)
-            ctx.stack = list(state.stack)
-            if state.action_set:
-                if ctx.trace is not None:
-                    ctx.report(NodeType.THAW, "Restoring action set: "
-                               + format_ofpacts(state.action_set))
-                ctx.actset_output = 0xFFF7
-                XA.write_actions(ctx, state.action_set)
-            ofpacts = state.actions or None
-            if ofpacts and ctx.trace is not None:
-                ctx.report(NodeType.THAW, "Restoring actions: " + format_ofpacts(ofpacts))
-            ctx.trace = old_trace
-        elif flow[L.CT_STATE] & L.CS_TRACKED:
-            ctx.conntracked = True
-
-        if ofpacts is None:
-            rule, ctx.table_id = lookup_from_table(ctx, ctx.table_id, flow[L.IN_PORT],
-                                                   True, True)
-            _note_rule(ctx, rule)
+    if ofpacts is None:
+        rule, ctx.table_id = lookup_from_table(ctx, ctx.table_id, flow[IN_PORT], True, True)
+        ctx.out_rules.append(rule)
+        if ctx.trace is not None:
             report_table(ctx, rule, ctx.table_id)
-
-        if in_xport is None or not in_xport.config & OFPPC_NO_RECV:
-            if ofpacts is None:
-                ctx.rule = rule
-                ctx.rule_cookie = rule.cookie
-                ofpacts = rule.actions
-            XA.do_xlate_actions(ctx, ofpacts, True, False)
-            if ctx.error is not XlateError.OK:
-                return _finish(ctx)
-            if not ctx.freezing:
+    if in_xport is None or not in_xport.config & OFPPC_NO_RECV:
+        if ofpacts is None:
+            ctx.rule = rule
+            ctx.rule_cookie = rule.cookie
+            ofpacts = rule.actions
+        XA.do_xlate_actions(ctx, ofpacts, True, False)
+        if ctx.error is XlateError.OK:
+            if not ctx.freezing and ctx.action_set:
                 xlate_action_set(ctx)
             if ctx.freezing:
                 finish_freezing_commit(ctx)
     return _finish(ctx)
+
+
+def _thaw(ctx: XlateCtx) -> bool:
+    """Restore a frozen pipeline for a recirculated packet; False on failure."""
+    flow = ctx.flow
+    state = ctx.bridge.recirc.find(flow[L.RECIRC_ID])
+    if state is None:
+        ctx.report_error(f"Recirculation context not found for ID {flow[L.RECIRC_ID]:x}")
+        ctx.error = XlateError.NO_RECIRCULATION_CONTEXT
+        return False
+    ctx.frozen_state = state
+    old_trace = ctx.trace
+    if old_trace is not None:
+        ctx.trace = report(old_trace, NodeType.THAW, "thaw")
+    if ctx.xin.ofpacts:
+        ctx.report_error("Recirculation conflict (actions)!")
+        ctx.error = XlateError.RECIRCULATION_CONFLICT
+        return False
+    ctx.table_id = state.table_id
+    ctx.report(NodeType.THAW, f"Resuming from table {state.table_id}")
+    ctx.conntracked = state.conntracked
+    if not state.conntracked:
+        clear_conntrack(flow)
+    restore_frozen_metadata(flow, state.metadata)
+    ctx.stack = list(state.stack)
+    if state.action_set:
+        if ctx.trace is not None:
+            ctx.report(NodeType.THAW, "Restoring action set: "
+                       + format_ofpacts(state.action_set))
+        ctx.actset_output = 0xFFF7
+        XA.write_actions(ctx, state.action_set)
+    if state.actions and ctx.trace is not None:
+        ctx.report(NodeType.THAW, "Restoring actions: " + format_ofpacts(state.actions))
+    ctx.trace = old_trace
+    return True
 
 
 def _finish(ctx: XlateCtx) -> XlateOut:
@@ -338,9 +366,7 @@ def _finish(ctx: XlateCtx) -> XlateOut:
     flow = ctx.flow
     upcall = ctx.orig
     # non-packet fields are never part of a megaflow
-    wc[L.METADATA] = 0
-    for i in range(L.REG0, L.REG0 + L.N_REGS):
-        wc[i] = 0
+    wc[L.METADATA:] = _NO_OF_FIELDS
     proto = flow[L.NW_PROTO]
     dl_type = flow[L.ETH_TYPE]
     if (dl_type == L.ETH_TYPE_IP and proto == L.IPPROTO_ICMP) or (

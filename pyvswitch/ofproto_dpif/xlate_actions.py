@@ -25,9 +25,10 @@ from pyvswitch.ofproto_dpif import fieldops as fo
 from pyvswitch.ofproto_dpif.events import ControllerCookie, PacketInReason
 from pyvswitch.ofproto_dpif.ports import OFPPC_NO_FLOOD, OFPPC_NO_FWD
 from pyvswitch.ofproto_dpif.recirc import FrozenState
-from pyvswitch.ofproto_dpif.trace_text import c_hex, format_ofpact
+from pyvswitch.ofproto_dpif.trace_text import c_hex, format_ofpact, format_ofpacts
 from pyvswitch.ofproto_dpif.trace_tree import NodeType
-from pyvswitch.ofproto_dpif.xlate_ctx import UnrollXlate, XlateCtx, XlateError
+from pyvswitch.ofproto_dpif.trace_values import format_subfield_value
+from pyvswitch.ofproto_dpif.xlate_ctx import UnrollXlate, XlateCtx, XlateError, clear_conntrack
 from pyvswitch.types import (
     OFPP_ALL,
     OFPP_CONTROLLER,
@@ -163,13 +164,9 @@ def xlate_output(ctx: XlateCtx, port: int, controller_len: int, may_packet_in: b
     if port == OFPP_IN_PORT:
         compose_output(ctx, flow[L.IN_PORT])
     elif port == OFPP_TABLE:
-        from pyvswitch.ofproto_dpif.xlate import xlate_table_action
-
-        xlate_table_action(ctx, flow[L.IN_PORT], 0, may_packet_in, True, False, False)
+        _xlate.xlate_table_action(ctx, flow[L.IN_PORT], 0, may_packet_in, True, False, False)
     elif port == OFPP_NORMAL:
-        from pyvswitch.ofproto_dpif.normal import xlate_normal
-
-        xlate_normal(ctx)
+        _normal.xlate_normal(ctx)
     elif port == OFPP_FLOOD:
         flood_packets(ctx, False)
     elif port == OFPP_ALL:
@@ -194,10 +191,9 @@ def xlate_output(ctx: XlateCtx, port: int, controller_len: int, may_packet_in: b
 
 def xlate_controller(ctx: XlateCtx, max_len: int, reason: PacketInReason,
                      controller_id: int, userdata: bytes) -> None:
-    from pyvswitch.ofproto_dpif.xlate import rule_is_table_miss
-
     ctx.commit()
-    if reason is PacketInReason.ACTION and ctx.rule is not None and rule_is_table_miss(ctx.rule):
+    if (reason is PacketInReason.ACTION and ctx.rule is not None
+            and _xlate.rule_is_table_miss(ctx.rule)):
         reason = PacketInReason.EXPLICIT_MISS
     state = FrozenState(
         bridge=ctx.bridge.name, table_id=ctx.table_id, metadata=ctx.frozen_metadata(),
@@ -250,26 +246,21 @@ def _h_implicit_miss(ctx, a, last, gb):
 
 
 def _h_group(ctx, a, last, gb):
-    from pyvswitch.ofproto_dpif.xlate_group import xlate_group_action
-
-    return xlate_group_action(ctx, a.group_id, last)
+    return _group.xlate_group_action(ctx, a.group_id, last)
 
 
 def _h_resubmit(ctx, a, last, gb):
-    from pyvswitch.ofproto_dpif.xlate import xlate_table_action
-
-    in_port = ctx.flow[L.IN_PORT] if a.in_port is None or a.in_port == OFPP_IN_PORT \
-        else a.in_port
+    in_port = a.in_port
+    if in_port is None or in_port == OFPP_IN_PORT:
+        in_port = ctx.flow[L.IN_PORT]
     table_id = ctx.table_id if a.table is None else a.table
     internal = ctx.rule is not None and getattr(ctx.rule, "table_id", 0) == 254
-    xlate_table_action(ctx, in_port, table_id, internal, internal, a.with_ct_orig, last)
+    _xlate.xlate_table_action(ctx, in_port, table_id, internal, internal, a.with_ct_orig, last)
     return _CONTINUE
 
 
 def _h_goto_table(ctx, a, last, gb):
-    from pyvswitch.ofproto_dpif.xlate import xlate_table_action
-
-    xlate_table_action(ctx, ctx.flow[L.IN_PORT], a.table_id, True, True, False, last)
+    _xlate.xlate_table_action(ctx, ctx.flow[L.IN_PORT], a.table_id, True, True, False, last)
     return _CONTINUE
 
 
@@ -388,11 +379,8 @@ def _h_move(ctx, a, last, gb):
 
 
 def report_subfield(ctx: XlateCtx, sf: of.SubField) -> None:
-    if ctx.trace is None:
-        return
-    from pyvswitch.ofproto_dpif.trace_values import format_subfield_value
-
-    ctx.report(NodeType.DETAIL, format_subfield_value(ctx.flow, sf))
+    if ctx.trace is not None:
+        ctx.report(NodeType.DETAIL, format_subfield_value(ctx.flow, sf))
 
 
 def _h_dec_ttl(ctx, a, last, gb):
@@ -431,10 +419,7 @@ def write_actions(ctx: XlateCtx, actions: tuple[object, ...]) -> None:
 def _report_action_set(ctx: XlateCtx, verb: str) -> None:
     if ctx.trace is None:
         return
-    from pyvswitch.ofproto_dpif.trace_text import format_ofpacts
-    from pyvswitch.ofproto_dpif.xlate import execute_action_set
-
-    lst = execute_action_set(ctx.action_set)
+    lst = _xlate.execute_action_set(ctx.action_set)
     if lst:
         ctx.report(NodeType.DETAIL, f"action set {verb}: {format_ofpacts(lst)}")
     else:
@@ -454,21 +439,15 @@ def _h_clear_actions(ctx, a, last, gb):
 
 
 def _h_learn(ctx, a, last, gb):
-    from pyvswitch.ofproto_dpif.learn import xlate_learn
-
-    xlate_learn(ctx, a)
+    _learn.xlate_learn(ctx, a)
 
 
 def _h_ct(ctx, a, last, gb):
-    from pyvswitch.ofproto_dpif.xlate_ct import compose_conntrack
-
-    compose_conntrack(ctx, a, last)
+    _ct.compose_conntrack(ctx, a, last)
 
 
 def _h_ct_clear(ctx, a, last, gb):
     if ctx.conntracked:
-        from pyvswitch.ofproto_dpif.xlate_ctx import clear_conntrack
-
         ctx.conntracked = False
         clear_conntrack(ctx.flow)
         ctx.odp.append(dp.CtClear())
@@ -524,3 +503,11 @@ HANDLERS = {
 SET_OR_MOVE_TYPES = frozenset(
     (of.SetField, of.Move, of.SetIPTtl, of.SetVlanVid, of.SetVlanPcp, of.SetQueue)
 )
+
+# The modules below call back into this one (mutual recursion through the pipeline);
+# they are bound here, after everything they use from this module exists.
+from pyvswitch.ofproto_dpif import learn as _learn  # noqa: E402
+from pyvswitch.ofproto_dpif import normal as _normal  # noqa: E402
+from pyvswitch.ofproto_dpif import xlate as _xlate  # noqa: E402
+from pyvswitch.ofproto_dpif import xlate_ct as _ct  # noqa: E402
+from pyvswitch.ofproto_dpif import xlate_group as _group  # noqa: E402

@@ -174,18 +174,16 @@ def _pick_select(ctx: XlateCtx, group: Any) -> int | None:
 
 
 def xlate_group_bucket(ctx: XlateCtx, group: Any, index: int, is_last: bool) -> None:
-    from pyvswitch.ofproto_dpif.xlate import execute_action_set, finish_freezing_commit
-
     old_trace = ctx.trace
     if ctx.trace is not None:
         ctx.trace = report(ctx.trace, NodeType.BUCKET, f"bucket {bucket_ids(group)[index]}")
-    action_list = execute_action_set(group.buckets[index].actions)
+    action_list = _xlate.execute_action_set(group.buckets[index].actions)
     old_flow = list(ctx.flow)
     ctx.depth += 1
     XA.do_xlate_actions(ctx, action_list, is_last, True)
     ctx.depth -= 1
     if ctx.freezing:
-        finish_freezing_commit(ctx)
+        _xlate.finish_freezing_commit(ctx)
     ctx.flow[:] = old_flow
     ctx.exit = False
     if ctx.error in (XlateError.TOO_MANY_MPLS_LABELS, XlateError.UNSUPPORTED_PACKET_TYPE):
@@ -195,9 +193,7 @@ def xlate_group_bucket(ctx: XlateCtx, group: Any, index: int, is_last: bool) -> 
 
 def xlate_group_action(ctx: XlateCtx, group_id: int, is_last: bool) -> bool:
     """Run group ``group_id``; True when it does not exist (ends the action list)."""
-    from pyvswitch.ofproto_dpif.xlate import resource_check
-
-    if not resource_check(ctx):
+    if not _xlate.resource_check(ctx):
         return False
     group = ctx.bridge.ofproto.groups.get(group_id)
     if group is None:
@@ -221,3 +217,6 @@ def xlate_group_action(ctx: XlateCtx, group_id: int, is_last: bool) -> bool:
     else:
         ctx.report(NodeType.DETAIL, "no live bucket")
     return False
+
+
+from pyvswitch.ofproto_dpif import xlate as _xlate  # noqa: E402  (mutual recursion)
