@@ -1,0 +1,45 @@
+"""The hidden ``vsctl`` control method: ``pyvs-vsctl`` commands run inside the daemon.
+
+Layer: daemon (imports ``config.vsctl``, ``control.commands``).
+
+``pyvs-vsctl`` sends its command words (after its own global options) as the params.
+The daemon parses them (``config.vsctl.parse_commands``), applies the transaction to
+the running switch and stores it atomically (:meth:`Daemon.transact`), all or nothing.
+Read-only transactions (``show``, ``list-br``, ``get`` ...) see the runtime status too,
+so ``show`` prints the ``error`` of an interface whose device is missing.
+
+The reply is JSON in the result string: ``{"outputs": [...]}`` with each command's
+output, or ``{"exit": N}`` when a command ends the run with a status and no text
+(``br-exists``).  Errors are ordinary error replies with ovs-vsctl's one-line text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from pyvswitch.config.vsctl import COMMANDS, VsctlExit, execute, parse_commands
+from pyvswitch.control.commands import CommandError
+from pyvswitch.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pyvswitch.daemon.loop import Daemon
+
+__all__ = ["register"]
+
+
+def register(d: Daemon) -> None:
+    def vsctl(args: list[str]) -> str:
+        try:
+            commands = parse_commands(args)
+            if all(not COMMANDS[c.name].writes for c in commands):
+                _, outputs, _ = execute(d.status_config(), commands)
+            else:
+                outputs = d.transact(commands)
+        except VsctlExit as exc:
+            return json.dumps({"exit": exc.status})
+        except ConfigError as exc:
+            raise CommandError(str(exc)) from None
+        return json.dumps({"outputs": outputs})
+
+    d.table.register("vsctl", None, 0, 2**31 - 1, vsctl)
