@@ -104,6 +104,9 @@ class Field:
     nbytes: int = dc_field(default=0)
     #: bits of the value that are meaningful (nw_tos: 0xfc); 0 means all ``nbits``
     usable: int = 0
+    #: slot bits added to the mask (not the value) when the field is matched: OVS keeps
+    #: ICMP type/code in the 16-bit transport-port members and matches all 16 bits
+    mask_extra: int = 0
 
     @property
     def slot(self) -> int:
@@ -132,6 +135,9 @@ class Field:
         if self.match_implied and mask:
             slot, sv, sm = out[0]
             out[0] = (slot, sv | self.match_implied, sm | self.match_implied)
+        if self.mask_extra and mask:
+            slot, sv, sm = out[0]
+            out[0] = (slot, sv, sm | self.mask_extra)
         return out
 
     def get(self, flow) -> int:
@@ -171,7 +177,7 @@ def _f(name: str, slot: int, nbits: int, *, shift: int = 0, maskable: bool = Tru
        nxm_name: str | None = None, oxm_name: str | None = None,
        aliases: tuple[str, ...] = (), parts: tuple[tuple[int, int, int], ...] | None = None,
        match_implied: int = 0, write_implied: int = 0,
-       experimenter: int = 0, usable: int = 0) -> Field:
+       experimenter: int = 0, usable: int = 0, mask_extra: int = 0) -> Field:
     nx = WireCode(*nxm) if nxm else None
     ox = WireCode(*oxm, experimenter) if oxm else None
     return Field(
@@ -179,6 +185,7 @@ def _f(name: str, slot: int, nbits: int, *, shift: int = 0, maskable: bool = Tru
         prereq=prereq, fmt=fmt, writable=writable, nxm=nx, oxm=ox, nxm_name=nxm_name,
         oxm_name=oxm_name, aliases=aliases, match_implied=match_implied,
         write_implied=write_implied, nbytes=(nbits + 7) // 8, usable=usable,
+        mask_extra=mask_extra,
     )
 
 
@@ -202,7 +209,7 @@ _FIELDS: list[Field] = [
        oxm_name="OXM_OF_IN_PORT"),
     _f("pkt_mark", L.PKT_MARK, 32, fmt=F.HEX, nxm=(NXM_NX, 33, 4), nxm_name="NXM_NX_PKT_MARK"),
     # conntrack
-    _f("ct_state", L.CT_STATE, 32, fmt=F.CT_STATE, writable=False, nxm=(NXM_NX, 105, 4),
+    _f("ct_state", L.CT_STATE, 8, fmt=F.CT_STATE, writable=False, nxm=(NXM_NX, 105, 4),
        nxm_name="NXM_NX_CT_STATE"),
     _f("ct_zone", L.CT_ZONE, 16, maskable=False, fmt=F.HEX, writable=False,
        nxm=(NXM_NX, 106, 2), nxm_name="NXM_NX_CT_ZONE"),
@@ -250,7 +257,8 @@ _FIELDS: list[Field] = [
     _f("dl_vlan_pcp", L.VLAN_TCI, 3, shift=13, maskable=False, fmt=F.DECIMAL,
        match_implied=L.VLAN_CFI, write_implied=L.VLAN_CFI),
     _f("vlan_pcp", L.VLAN_TCI, 3, shift=13, maskable=False, fmt=F.DECIMAL, prereq=P.VLAN_VID,
-       oxm=(OXM_OF, 7, 1), oxm_name="OXM_OF_VLAN_PCP", write_implied=L.VLAN_CFI),
+       oxm=(OXM_OF, 7, 1), oxm_name="OXM_OF_VLAN_PCP", match_implied=L.VLAN_CFI,
+       write_implied=L.VLAN_CFI),
     # IPv4 / IPv6
     _f("ip_src", L.NW_SRC, 32, fmt=F.IPV4, prereq=P.IPV4, nxm=(NXM_OF, 7, 4),
        oxm=(OXM_OF, 11, 4), nxm_name="NXM_OF_IP_SRC", oxm_name="OXM_OF_IPV4_SRC",
@@ -308,16 +316,16 @@ _FIELDS: list[Field] = [
     _f("tcp_flags", L.TCP_FLAGS, 12, fmt=F.TCP_FLAGS, writable=False, prereq=P.TCP,
        nxm=(NXM_NX, 34, 2), oxm=(OXM_EXPERIMENTER, 42, 2), nxm_name="NXM_NX_TCP_FLAGS",
        oxm_name="ONFOXM_ET_TCP_FLAGS", experimenter=ONF_EXPERIMENTER_ID),
-    _f("icmp_type", L.TP_SRC, 8, maskable=False, fmt=F.DECIMAL, prereq=P.ICMPV4,
+    _f("icmp_type", L.TP_SRC, 8, maskable=False, mask_extra=0xFF00, fmt=F.DECIMAL, prereq=P.ICMPV4,
        nxm=(NXM_OF, 13, 1), oxm=(OXM_OF, 19, 1), nxm_name="NXM_OF_ICMP_TYPE",
        oxm_name="OXM_OF_ICMPV4_TYPE"),
-    _f("icmp_code", L.TP_DST, 8, maskable=False, fmt=F.DECIMAL, prereq=P.ICMPV4,
+    _f("icmp_code", L.TP_DST, 8, maskable=False, mask_extra=0xFF00, fmt=F.DECIMAL, prereq=P.ICMPV4,
        nxm=(NXM_OF, 14, 1), oxm=(OXM_OF, 20, 1), nxm_name="NXM_OF_ICMP_CODE",
        oxm_name="OXM_OF_ICMPV4_CODE"),
-    _f("icmpv6_type", L.TP_SRC, 8, maskable=False, fmt=F.DECIMAL, prereq=P.ICMPV6,
+    _f("icmpv6_type", L.TP_SRC, 8, maskable=False, mask_extra=0xFF00, fmt=F.DECIMAL, prereq=P.ICMPV6,
        nxm=(NXM_NX, 21, 1), oxm=(OXM_OF, 29, 1), nxm_name="NXM_NX_ICMPV6_TYPE",
        oxm_name="OXM_OF_ICMPV6_TYPE"),
-    _f("icmpv6_code", L.TP_DST, 8, maskable=False, fmt=F.DECIMAL, prereq=P.ICMPV6,
+    _f("icmpv6_code", L.TP_DST, 8, maskable=False, mask_extra=0xFF00, fmt=F.DECIMAL, prereq=P.ICMPV6,
        nxm=(NXM_NX, 22, 1), oxm=(OXM_OF, 30, 1), nxm_name="NXM_NX_ICMPV6_CODE",
        oxm_name="OXM_OF_ICMPV6_CODE"),
     _f("nd_target", L.ND_TARGET, 128, fmt=F.IPV6, prereq=P.ND, nxm=(NXM_NX, 23, 16),
