@@ -43,7 +43,7 @@ class OtherConn(Conn):
         return c
 
     @staticmethod
-    def valid_new(pkt: bytearray | bytes, l4: int) -> bool:
+    def valid_new(pkt: bytearray | bytes, l4: int, end: int) -> bool:
         return True
 
     def update(self, seq_chk: bool, pkt: bytearray | bytes, l4: int, end: int,
@@ -93,17 +93,17 @@ class Icmp4Conn(IcmpConn):
     __slots__ = ()
 
     @staticmethod
-    def valid_new(pkt: bytearray | bytes, l4: int) -> bool:
+    def valid_new(pkt: bytearray | bytes, l4: int, end: int) -> bool:
         """Only requests start an exchange: echo, timestamp, information."""
-        return pkt[l4] in (8, 13, 15)
+        return end > l4 and pkt[l4] in (8, 13, 15)
 
 
 class Icmp6Conn(IcmpConn):
     __slots__ = ()
 
     @staticmethod
-    def valid_new(pkt: bytearray | bytes, l4: int) -> bool:
-        return pkt[l4] == 128
+    def valid_new(pkt: bytearray | bytes, l4: int, end: int) -> bool:
+        return end > l4 and pkt[l4] == 128
 
 
 ConnClass = type[OtherConn] | type[IcmpConn] | type[TcpConn]

@@ -93,7 +93,7 @@ def get_wscale(pkt: bytearray | bytes, l4: int, doff: int) -> int:
     return ws
 
 
-def tcp_valid_new(pkt: bytearray | bytes, l4: int) -> bool:
+def tcp_valid_new(pkt: bytearray | bytes, l4: int, end: int) -> bool:
     """May this packet start a connection?  Any sane flags except SYN+ACK."""
     flags = (pkt[l4 + 12] << 8 | pkt[l4 + 13]) & 0xFFF
     return not INVALID_FLAGS[flags] and (flags & (SYN | ACK)) != (SYN | ACK)

@@ -431,7 +431,7 @@ class Conntrack(ConntrackOps):
                         ) -> tuple[int, Conn | None, bool]:
         """A packet without a connection: new or invalid; with commit, create one."""
         cls = TRACKERS[key[1] & 0xFF]
-        if not cls.valid_new(pkt, l4):
+        if not cls.valid_new(pkt, l4, end):
             coverage.inc("conntrack_invalid_new")
             return CS_INVALID, None, False
         state = CS_NEW | CS_RELATED if exp is not None else CS_NEW
