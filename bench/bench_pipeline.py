@@ -48,12 +48,7 @@ def tcp_frame(src: int, dst: int, sport: int, dport: int, flags: int, seq: int, 
 
 
 def _switch(n_ports: int = 2) -> Switch:
-    try:
-        from pyvswitch.ofproto import ofproto  # noqa: F401
-        factory = None
-    except ImportError:  # the ofproto layer is not in the tree yet: use the test stand-in
-        from tests.unit.ofproto_dpif.fakes import stub_factory as factory
-    sw = Switch(ofproto_factory=factory)
+    sw = Switch()
     sw.add_bridge("br0", fail_mode="secure")
     for i in range(1, n_ports + 1):
         sw.add_port("br0", f"p{i}", "dummy", ofport_request=i)

@@ -5,8 +5,10 @@ ports as OpenFlow sees them), the MAC learning table NORMAL uses, the per-port
 translation view (:class:`~pyvswitch.ofproto_dpif.ports.XPort`) and the queue of events
 for its controllers -- and offers the ovs-ofctl-style operations tests, the daemon and
 the CLIs use: add/modify/delete/dump flows and groups, ``fdb/show``, ``ofproto/trace``.
-Anything that can change forwarding marks the switch for revalidation, which runs
-before the next packet is processed.
+
+Anything that can change forwarding bumps ``OFProto.generation`` (flow, group and port
+changes, whoever makes them) or marks the MAC table changed; :meth:`sync` notices and
+the switch revalidates its megaflows before the next packet is processed.
 
 Layer: ofproto_dpif.  Imports: ofproto, flow, ofproto_dpif.*.
 """
@@ -17,7 +19,6 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from pyvswitch.errors import OFPError
 from pyvswitch.flow.flow_text import (
     format_flow_stats,
     format_group_desc,
@@ -27,13 +28,14 @@ from pyvswitch.flow.flow_text import (
 )
 from pyvswitch.flow.flowmod import FlowMod, FlowModCommand, FlowStats, GroupMod, GroupModCommand
 from pyvswitch.flow.ofpacts import GroupDesc
-from pyvswitch.ofproto_dpif.events import PortReason, PortStatus
 from pyvswitch.ofproto_dpif.ports import XPort
 from pyvswitch.ofproto_dpif.xlate import MISS_DEFAULT
-from pyvswitch.types import OFPP_LOCAL
 
 if TYPE_CHECKING:
     from pyvswitch.ofproto_dpif.switch import Switch
+
+_OFPPC_PORT_DOWN = 1 << 0
+_OFPPS_LINK_DOWN = 1 << 0
 
 
 class Bridge:
@@ -51,9 +53,11 @@ class Bridge:
         self.ports_by_name: dict[str, XPort] = {}
         #: True while a controller wants table misses (OpenFlow 1.0 connections)
         self.wants_packet_in_on_miss = False
+        #: a controller is connected (liveness of buckets watching OFPP_CONTROLLER)
         self.controller_connected = False
         self.table_miss: dict[int, str] = {}
         self.events: deque[object] = deque()
+        self._generation = -1
 
     # ------------------------------------------------------------------ xlate hooks
     def table_miss_config(self, table_id: int) -> str:
@@ -68,24 +72,29 @@ class Bridge:
 
     def learn_flow(self, fm: FlowMod, limit: int, now: float) -> bool:
         """Install or refresh a flow made by ``learn``; False when ``limit`` is reached."""
-        table = self.ofproto.tables[fm.table_id]
-        existing = table.classifier.find_exactly(fm.match, fm.priority)
-        if existing is not None and tuple(existing.actions) == tuple(fm.actions):
-            existing.modified = now
-            existing.used = max(existing.used, now)
-            return True
-        if existing is None and limit:
-            n = sum(1 for r in table.classifier if r.cookie == fm.new_cookie)
-            if n >= limit:
-                return False
-        learned = FlowMod(
-            command=FlowModCommand.ADD, match=fm.match, priority=fm.priority,
-            table_id=fm.table_id, cookie=fm.new_cookie or 0, idle_timeout=fm.idle_timeout,
-            hard_timeout=fm.hard_timeout, flags=fm.flags, actions=fm.actions,
-        )
-        self._queue(self.ofproto.handle_flow_mod(learned, now))
+        rule = self.ofproto.learn_flow(fm, now, limit=limit)
+        self._drain()
+        return rule is not None
+
+    def sync(self) -> bool:
+        """Catch up with changes made in ofproto (by us or by the OpenFlow layer):
+        port config and liveness; True (and revalidation due) if anything changed."""
+        gen = self.ofproto.generation
+        if gen == self._generation:
+            return False
+        self._generation = gen
+        ports = self.ofproto.ports
+        for xp in self.xports.values():
+            info = ports.get(xp.ofport)
+            if info is not None:
+                xp.config = info.config
+                xp.may_enable = info.is_live
+        self._drain()
         self.changed()
         return True
+
+    def _drain(self) -> None:
+        self.events.extend(self.ofproto.drain_events())
 
     # ------------------------------------------------------------------ ports
     def port_map(self) -> dict[str, int]:
@@ -94,60 +103,57 @@ class Bridge:
     def port_names(self) -> dict[int, str]:
         return {p.ofport: p.name for p in self.xports.values()}
 
-    def attach_port(self, xport: XPort) -> None:
+    def attach_port(self, xport: XPort, ofport_request: int | None, now: float) -> XPort:
+        """Give ``xport`` its OpenFlow number (ofproto allocates it) and start using it."""
+        info = self.ofproto.add_port(xport.name, ofport_request=ofport_request, now=now)
+        xport.ofport = info.ofport
+        xport.config = info.config
+        xport.may_enable = info.is_live
         self.xports[xport.ofport] = xport
         self.ports_by_name[xport.name] = xport
-        self.ofproto.add_port(xport.ofport, xport.name)
-        if xport.ofport != OFPP_LOCAL:
-            self.events.append(PortStatus(PortReason.ADD, xport.ofport, xport.name,
-                                          self._of_port(xport.ofport)))
-        self.changed()
+        self.sync()
+        return xport
 
-    def detach_port(self, name: str) -> XPort:
+    def detach_port(self, name: str, now: float) -> XPort:
         xport = self.ports_by_name.pop(name)
         del self.xports[xport.ofport]
-        rec = self._of_port(xport.ofport)
-        self.ofproto.del_port(xport.ofport)
-        self.ml.flush_port(xport.ofport) if hasattr(self.ml, "flush_port") else None
-        self.events.append(PortStatus(PortReason.DELETE, xport.ofport, xport.name, rec))
-        self.changed()
+        self.ofproto.del_port(xport.ofport, now)
+        self.ml.flush_port(xport.ofport)
+        self.sync()
         self.mac_table_changed()
         return xport
 
-    def _of_port(self, ofport: int) -> Any:
-        ports = getattr(self.ofproto, "ports", None)
-        return ports.get(ofport) if ports is not None else None
-
-    def set_port_state(self, name: str, *, config: int | None = None,
+    def set_port_state(self, name: str, *, config: int | None = None, mask: int | None = None,
                        may_enable: bool | None = None) -> None:
-        """Port config bits (OFPPC_*) or link state changed (port_mod, carrier)."""
+        """A port_mod (``config`` bits under ``mask``) or a link state change."""
         xport = self.ports_by_name[name]
         if config is not None:
-            xport.config = config
+            self.ofproto.mod_port(xport.ofport, config, 0xFFFFFFFF if mask is None else mask)
         if may_enable is not None:
-            xport.may_enable = may_enable
-        self.events.append(PortStatus(PortReason.MODIFY, xport.ofport, xport.name,
-                                      self._of_port(xport.ofport)))
-        self.changed()
+            info = self.ofproto.ports[xport.ofport]
+            state = info.state & ~_OFPPS_LINK_DOWN
+            if not may_enable:
+                state |= _OFPPS_LINK_DOWN
+            self.ofproto.set_port_state(xport.ofport, state)
+        self.sync()
 
     # ------------------------------------------------------------------ flows
     def _now(self, now: float | None) -> float:
         return self.switch.now if now is None else now
 
-    def _queue(self, events: Iterable[object] | None) -> None:
-        if events:
-            self.events.extend(events)
+    def handle_flow_mod(self, fm: FlowMod, now: float | None = None,
+                        **kw: Any) -> list[object]:
+        """Apply a flow_mod (raises OFPError); its events are queued and returned."""
+        events = list(self.ofproto.handle_flow_mod(fm, self._now(now), **kw) or [])
+        self.events.extend(events)
+        self.sync()
+        return events
 
-    def handle_flow_mod(self, fm: FlowMod, now: float | None = None) -> list[object]:
-        """Apply a flow_mod (raises OFPError); events go to the queue and are returned."""
-        events = self.ofproto.handle_flow_mod(fm, self._now(now)) or []
-        self._queue(events)
-        self.changed()
-        return list(events)
-
-    def handle_group_mod(self, gm: GroupMod, now: float | None = None) -> None:
-        self.ofproto.handle_group_mod(gm, self._now(now))
-        self.changed()
+    def handle_group_mod(self, gm: GroupMod, now: float | None = None) -> list[object]:
+        events = list(self.ofproto.handle_group_mod(gm, self._now(now)) or [])
+        self.events.extend(events)
+        self.sync()
+        return events
 
     def add_flow(self, text: str, now: float | None = None) -> None:
         self.handle_flow_mod(parse_flow_mod(text, FlowModCommand.ADD, self.port_map()), now)
@@ -177,19 +183,10 @@ class Bridge:
         self.switch.push_stats()
         now = self._now(now)
         fm = parse_flow_mod(text or "", FlowModCommand.DELETE, self.port_map())
-        rules = self.ofproto.collect_rules(fm.table_id, fm.match, strict=False,
-                                           cookie=fm.cookie, cookie_mask=fm.cookie_mask,
-                                           out_port=fm.out_port, out_group=fm.out_group)
-        return [self._rule_stats(r, now) for r in rules]
-
-    def _rule_stats(self, r: Any, now: float) -> FlowStats:
-        return FlowStats(
-            table_id=r.table_id, priority=r.priority, match=r.match, actions=r.actions,
-            duration=max(0.0, now - r.created), cookie=r.cookie,
-            idle_timeout=r.idle_timeout, hard_timeout=r.hard_timeout, flags=r.flags,
-            importance=r.importance, packet_count=r.n_packets, byte_count=r.n_bytes,
-            idle_age=int(max(0.0, now - r.used)), hard_age=int(max(0.0, now - r.modified)),
-        )
+        rules = self.ofproto.collect_rules(fm.table_id, fm.match, cookie=fm.cookie,
+                                           cookie_mask=fm.cookie_mask, out_port=fm.out_port,
+                                           out_group=fm.out_group)
+        return [self.ofproto.flow_stats(r, now) for r in rules]
 
     def dump_flows(self, text: str | None = None, *, show_stats: bool = True,
                    names: bool = False, now: float | None = None) -> str:
@@ -201,15 +198,15 @@ class Bridge:
 
     def dump_groups(self) -> str:
         out = []
-        for gid in sorted(self.ofproto.groups):
-            g = self.ofproto.groups[gid]
-            desc = GroupDesc(gid, g.type, tuple(g.buckets), getattr(g, "selection_method", ""))
+        for g in self.ofproto.groups:
+            desc = GroupDesc(g.group_id, g.type, tuple(g.buckets), g.selection_method)
             out.append(" " + format_group_desc(desc) + "\n")
         return "".join(out)
 
     # ------------------------------------------------------------------ fdb
-    def fdb_show(self) -> str:
-        return self.ml.format_fdb_show(self.port_names())
+    def fdb_show(self, now: float | None = None) -> str:
+        """``ovs-appctl fdb/show``: port numbers, VLAN, MAC, age."""
+        return self.ml.format_fdb_show(now=self._now(now))
 
     def fdb_flush(self) -> None:
         self.ml.flush()
@@ -217,6 +214,9 @@ class Bridge:
 
     # ------------------------------------------------------------------ events
     def pop_events(self) -> list[object]:
+        """Everything queued for this bridge's controllers, oldest first: PacketIn,
+        ofproto's PortStatus and FlowRemoved."""
+        self._drain()
         out = list(self.events)
         self.events.clear()
         return out
@@ -226,6 +226,7 @@ class Bridge:
               ct_next: list[str] | tuple[str, ...] = (), now: float | None = None) -> str:
         from pyvswitch.ofproto_dpif.trace import trace_bridge
 
+        self.switch.prepare()
         return trace_bridge(self, flow_text, packet, list(ct_next), self._now(now))
 
 
@@ -235,6 +236,3 @@ def _default_dpid(name: str) -> int:
     for ch in name.encode():
         h = (h * 131 + ch) & 0xFFFFFFFFFFFF
     return h | 0x020000000000
-
-
-__all__ = ["Bridge", "OFPError"]

@@ -21,7 +21,6 @@ from pyvswitch.errors import ConfigError
 from pyvswitch.flow import layout as L
 from pyvswitch.flow.extract import DEFAULT_MD, extract_headers
 from pyvswitch.ofproto_dpif.bridge import Bridge
-from pyvswitch.ofproto_dpif.events import PortStatus
 from pyvswitch.ofproto_dpif.ports import XPort, make_vlan_config
 from pyvswitch.ofproto_dpif.recirc import RecircTable
 from pyvswitch.ofproto_dpif.revalidate import push_stats, revalidate
@@ -29,7 +28,7 @@ from pyvswitch.ofproto_dpif.upcall import UpcallHandler, translation_flow
 from pyvswitch.ofproto_dpif.xlate import xlate_actions
 from pyvswitch.ofproto_dpif.xlate_ctx import XlateIn
 from pyvswitch.packet.headers import set_vlan_limit
-from pyvswitch.types import OFPP_CONTROLLER, OFPP_LOCAL, OFPP_MAX, OFPP_NONE
+from pyvswitch.types import OFPP_LOCAL, OFPP_MAX
 
 #: port types a bridge accepts (as ``pyvs-vsctl`` spells them)
 PORT_TYPES = ("dummy", "system", "internal", "tap", "pcap")
@@ -52,6 +51,7 @@ class Switch:
         self._ports: dict[str, tuple[Bridge, XPort]] = {}
         #: datapath port -> (bridge, ofport)
         self._by_dp: dict[int, tuple[Bridge, int]] = {}
+        self._dp_names: dict[int, str] = {}
         self.need_revalidate = False
         self.need_revalidate_mac = False
         self.now = 0.0
@@ -69,7 +69,7 @@ class Switch:
             raise ConfigError(f"fail_mode must be standalone or secure, not '{fail_mode}'")
         br = Bridge(self, name, fail_mode, dpid)
         self.bridges[name] = br
-        self._add_port(br, name, "internal", OFPP_LOCAL, None, None, None, None)
+        self._add_port(br, name, "internal", None, None, None, None, None)
         if fail_mode != "secure":
             br.add_flow("priority=0,actions=NORMAL", now=self.now)
         return br
@@ -106,30 +106,27 @@ class Switch:
                               f"{name} already exists")
         if type not in PORT_TYPES:
             raise ConfigError(f"unknown port type '{type}'")
-        if ofport_request is not None:
-            if not 1 <= ofport_request < OFPP_MAX:
-                raise ConfigError(f"ofport_request {ofport_request} is out of range")
-            if ofport_request in br.xports:
-                raise ConfigError(f"ofport {ofport_request} is already in use")
-            ofport = ofport_request
-        else:
-            ofport = 1
-            while ofport in br.xports:
-                ofport += 1
-        xp = self._add_port(br, name, type, ofport, options, tag,
+        if ofport_request is not None and not 1 <= ofport_request < OFPP_MAX:
+            raise ConfigError(f"ofport_request {ofport_request} is out of range")
+        xp = self._add_port(br, name, type, ofport_request, options, tag,
                             list(trunks) if trunks is not None else None, vlan_mode)
         return xp.ofport, xp.dp_port
 
-    def _add_port(self, br: Bridge, name: str, type: str, ofport: int,
+    def _add_port(self, br: Bridge, name: str, type: str, ofport_request: int | None,
                   options: dict[str, str] | None, tag: int | None,
                   trunks: list[int] | None, vlan_mode: str | None) -> XPort:
         mode, vlan, tset = make_vlan_config(tag, trunks, vlan_mode)
         dp_port = self.datapath.port_add(name, type)
-        xp = XPort(name=name, ofport=ofport, dp_port=dp_port, type=type, vlan_mode=mode,
+        xp = XPort(name=name, ofport=0, dp_port=dp_port, type=type, vlan_mode=mode,
                    vlan=vlan, trunks=tset, options=dict(options or {}))
+        try:
+            br.attach_port(xp, ofport_request, self.now)
+        except Exception:
+            self.datapath.port_del(dp_port)
+            raise
         self._ports[name] = (br, xp)
-        self._by_dp[dp_port] = (br, ofport)
-        br.attach_port(xp)
+        self._by_dp[dp_port] = (br, xp.ofport)
+        self._dp_names[dp_port] = name
         return xp
 
     def set_port_vlan(self, name: str, tag: int | None = None,
@@ -150,7 +147,8 @@ class Switch:
     def _del_port(self, name: str) -> None:
         br, xp = self._ports.pop(name)
         self._by_dp.pop(xp.dp_port, None)
-        br.detach_port(name)
+        self._dp_names.pop(xp.dp_port, None)
+        br.detach_port(name, self.now)
         self.datapath.port_del(xp.dp_port)
 
     def _port(self, name: str) -> tuple[Bridge, XPort]:
@@ -174,11 +172,7 @@ class Switch:
         return None if ent is None else ent[1]
 
     def dp_port_name(self, dp_port: int) -> str | None:
-        ent = self._by_dp.get(dp_port)
-        if ent is None:
-            return None
-        xp = ent[0].xports.get(ent[1])
-        return None if xp is None else xp.name
+        return self._dp_names.get(dp_port)
 
     # ------------------------------------------------------------------ packets
     def _dp_port_of(self, port: str | int) -> int:
@@ -191,18 +185,20 @@ class Switch:
         """Process packets received on ``port`` (name or datapath number); returns the
         transmissions as (output port name, packet bytes), in order."""
         self.now = now
-        if self.need_revalidate or self.need_revalidate_mac:
-            self.revalidate()
+        self.prepare()
         out = self.datapath.process(self._dp_port_of(port), packets, now)
         return self._names(out)
 
+    def prepare(self) -> None:
+        """Pick up configuration changes and revalidate before packets flow."""
+        for br in self.bridges.values():
+            br.sync()
+        if self.need_revalidate or self.need_revalidate_mac:
+            self.revalidate()
+
     def _names(self, out: Iterable[tuple]) -> list[tuple[str, bytes]]:
-        res = []
-        for item in out:
-            dp_port, pkt = item[0], item[1]
-            name = self.dp_port_name(dp_port)
-            res.append((name if name is not None else str(dp_port), bytes(pkt)))
-        return res
+        names = self._dp_names
+        return [(names.get(item[0]) or str(item[0]), bytes(item[1])) for item in out]
 
     def packet_out(self, bridge: str | Bridge, in_port: int, actions: Sequence[object],
                    packet: bytes | bytearray, now: float) -> list[tuple[str, bytes]]:
@@ -210,8 +206,7 @@ class Switch:
         (an OpenFlow port, OFPP_CONTROLLER/OFPP_NONE/OFPP_LOCAL allowed)."""
         br = self._bridge(bridge)
         self.now = now
-        if self.need_revalidate or self.need_revalidate_mac:
-            self.revalidate()
+        self.prepare()
         xp = br.xports.get(in_port)
         dp_in = xp.dp_port if xp is not None else 0
         md = list(DEFAULT_MD)
@@ -220,7 +215,7 @@ class Switch:
         key = tuple(md) + extract_headers(pkt)
         flow = list(key)
         flow.extend([0] * (L.N_FLOW - L.N_DP))
-        flow[L.IN_PORT] = in_port if in_port not in (OFPP_NONE,) else OFPP_CONTROLLER
+        flow[L.IN_PORT] = in_port
         xin = XlateIn(br, flow, now, packet=pkt, allow_side_effects=True, ofpacts=tuple(actions),
                       in_packet_out=True, for_datapath=True)
         xout = xlate_actions(xin)
@@ -239,18 +234,11 @@ class Switch:
         self.now = now
         push_stats(self)
         for br in list(self.bridges.values()):
-            removed = br.ofproto.run(now)
-            if removed:
-                br.events.extend(removed)
-                br.changed()
-            expired = br.ml.expire(now)
-            if expired:
+            br.events.extend(br.ofproto.run(now))
+            if br.ml.expire(now):
                 br.mac_table_changed()
-        sweep = getattr(self.conntrack, "sweep", None)
-        if sweep is not None:
-            sweep(now)
-        if self.need_revalidate or self.need_revalidate_mac:
-            self.revalidate()
+        self.conntrack.sweep(now)
+        self.prepare()
 
     def translation_flow(self, bridge: Bridge, key: Sequence[int]) -> list[int] | None:
         return translation_flow(bridge, tuple(key))
@@ -266,4 +254,4 @@ def _default_ofproto(name: str, dpid: int, mac_aging: int):
     return OFProto(name, dpid), MacLearning(max_age=mac_aging)
 
 
-__all__ = ["Switch", "Bridge", "PortStatus"]
+__all__ = ["Switch", "Bridge"]

@@ -146,12 +146,7 @@ def real_ovs(tmp_path_factory):
 def our_switch(ports: list[PortSpec], flows: list[str], groups: list[str]):
     from pyvswitch.ofproto_dpif.switch import Switch
 
-    try:
-        from pyvswitch.ofproto import ofproto  # noqa: F401
-        factory = None
-    except ImportError:  # transitional: a stand-in until the ofproto layer lands
-        from tests.unit.ofproto_dpif.fakes import stub_factory as factory
-    sw = Switch(ofproto_factory=factory)
+    sw = Switch()
     br = sw.add_bridge("br0", fail_mode="secure")
     for p in ports:
         sw.add_port("br0", p.name, "dummy", ofport_request=p.ofport, tag=p.tag,
@@ -182,6 +177,8 @@ def renumber_recirc(text: str) -> str:
 
     def sub(m: re.Match) -> str:
         v = int(m.group(2), 0)
+        if not v:
+            return m.group(0)
         ids.setdefault(v, len(ids) + 1)
         return f"{m.group(1)}#{ids[v]}"
 

@@ -28,19 +28,8 @@ def _no_silent_upcall_failures():
     headers.set_vlan_limit(2)
 
 
-def _factory():
-    """The real ofproto layer; a stand-in until it is in the tree (transitional)."""
-    try:
-        from pyvswitch.ofproto import ofproto  # noqa: F401
-    except ImportError:
-        from tests.unit.ofproto_dpif.fakes import stub_factory
-
-        return stub_factory
-    return None
-
-
 def make_switch(n_ports: int = 3, fail_mode: str = "standalone", **port_kw) -> Switch:
-    sw = Switch(ofproto_factory=_factory())
+    sw = Switch()
     sw.add_bridge("br0", fail_mode=fail_mode)
     for i in range(1, n_ports + 1):
         kw = port_kw.get(f"p{i}", {})
