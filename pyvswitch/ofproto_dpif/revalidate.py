@@ -34,9 +34,9 @@ def _push_one(switch: Switch, f: Any) -> None:
     dbytes = f.n_bytes - owner.n_bytes
     owner.n_packets = f.n_packets
     owner.n_bytes = f.n_bytes
-    credit(owner, dpk, dbytes, f.used)
+    bridge = switch.bridges.get(owner.bridge)
+    credit(owner, dpk, dbytes, f.used, bridge.ofproto if bridge is not None else None)
     if owner.normal:
-        bridge = switch.bridges.get(owner.bridge)
         if bridge is not None:
             ml = bridge.ml
             for ofport, mac, vlan in owner.normal:
@@ -81,6 +81,7 @@ def revalidate(switch: Switch) -> int:
         owner.groups = xout.groups
         owner.normal = xout.normal
         owner.recircs = xout.recircs
+        owner.tables = xout.tables
         if tuple(xout.actions) != tuple(f.actions):
             changed += 1
             return xout.actions

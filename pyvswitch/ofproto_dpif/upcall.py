@@ -35,7 +35,7 @@ class MegaflowOwner:
     """What one cached megaflow was translated from, for stats and revalidation."""
 
     __slots__ = ("bridge", "rules", "groups", "normal", "n_packets", "n_bytes",
-                 "recircs")
+                 "recircs", "tables")
 
     def __init__(self, bridge: str, xout: XlateOut) -> None:
         self.bridge = bridge
@@ -43,6 +43,7 @@ class MegaflowOwner:
         self.groups = xout.groups
         self.normal = xout.normal
         self.recircs = xout.recircs
+        self.tables = xout.tables
         #: statistics already credited to the rules
         self.n_packets = 0
         self.n_bytes = 0
@@ -79,8 +80,14 @@ def translate_key(bridge: Bridge, key: tuple[int, ...], now: float, *,
     return xlate_actions(xin)
 
 
-def credit(xout: XlateOut | MegaflowOwner, n_packets: int, n_bytes: int, used: float) -> None:
-    """Credit statistics to the rules and group buckets a translation went through."""
+def credit(xout: XlateOut | MegaflowOwner, n_packets: int, n_bytes: int, used: float,
+           ofproto: Any = None) -> None:
+    """Credit statistics to the rules, group buckets and tables a translation went
+    through."""
+    if ofproto is not None:
+        count = ofproto.count_lookup
+        for tid, matched in xout.tables:
+            count(tid, matched, n_packets)
     for rule in xout.rules:
         rule.credit(n_packets, n_bytes, used)
     for group, bucket in xout.groups:
@@ -115,7 +122,7 @@ class UpcallHandler:
                       for_datapath=True)
         xout = xlate_actions(xin)
         coverage.inc("upcall_xlate")
-        credit(xout, 1, len(up.packet), up.now)
+        credit(xout, 1, len(up.packet), up.now, bridge.ofproto)
         if xout.avoid_caching:
             return UpcallResult(xout.actions, None)
         owner = MegaflowOwner(bridge.name, xout)

@@ -96,6 +96,7 @@ def lookup_from_table(ctx: XlateCtx, table_id: int, in_port: int, may_packet_in:
     flow[IN_PORT] = in_port
     rule = bridge.ofproto.lookup(table_id, flow, ctx.wc)
     tid = table_id
+    ctx.out_tables.append((table_id, rule is not None))
     if rule is None:
         rule, tid = _miss(ctx, table_id, old_in_port, may_packet_in, honor_table_miss)
     flow[IN_PORT] = old_in_port
@@ -122,6 +123,7 @@ def _miss(ctx: XlateCtx, table_id: int, old_in_port: int, may_packet_in: bool,
                     tid = N_TABLES - 1
                     break
                 rule = lookup(tid, ctx.flow, ctx.wc)
+                ctx.out_tables.append((tid, rule is not None))
                 if rule is not None:
                     return rule, tid
                 continue
@@ -394,7 +396,7 @@ def _finish(ctx: XlateCtx) -> XlateOut:
     return XlateOut(
         actions=actions, wc=wc, error=ctx.error, flow=flow, slow=ctx.slow,
         rules=ctx.out_rules, groups=ctx.out_groups, normal=ctx.out_normal,
-        recircs=ctx.out_recircs, avoid_caching=ctx.avoid_caching,
+        recircs=ctx.out_recircs, avoid_caching=ctx.avoid_caching, tables=ctx.out_tables,
     )
 
 

@@ -22,7 +22,7 @@ from pyvswitch.flow import ofpacts as of
 from pyvswitch.flow.fields import FIELDS
 from pyvswitch.odp import actions as dp
 from pyvswitch.ofproto_dpif import fieldops as fo
-from pyvswitch.ofproto_dpif.events import ControllerCookie, PacketInReason
+from pyvswitch.ofproto_dpif.events import PacketInReason
 from pyvswitch.ofproto_dpif.ports import OFPPC_NO_FLOOD, OFPPC_NO_FWD
 from pyvswitch.ofproto_dpif.recirc import FrozenState
 from pyvswitch.ofproto_dpif.trace_text import c_hex, format_ofpact, format_ofpacts
@@ -202,15 +202,7 @@ def xlate_controller(ctx: XlateCtx, max_len: int, reason: PacketInReason,
     rid = ctx.bridge.recirc.alloc(state)
     ctx.out_recircs.append(rid)
     dont_send = not (ctx.xin.allow_side_effects or ctx.xin.for_datapath)
-    cookie = ControllerCookie(
-        bridge=ctx.bridge.name, reason=reason, dont_send=dont_send, continuation=False,
-        recirc_id=rid, rule_cookie=ctx.rule_cookie, controller_id=controller_id,
-        max_len=max_len, table_id=ctx.table_id, userdata=userdata,
-    )
-    text = (f"controller(reason={int(reason)},dont_send={int(dont_send)},continuation=0,"
-            f"recirc_id={rid},rule_cookie={c_hex(ctx.rule_cookie)},"
-            f"controller_id={controller_id},max_len={max_len})")
-    ctx.odp.append(dp.Userspace(cookie, text))
+    ctx.put_controller_action(dont_send, False, rid, max_len, reason, controller_id, userdata)
 
 
 # ------------------------------------------------------------------------- handlers

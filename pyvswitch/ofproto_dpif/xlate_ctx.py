@@ -24,7 +24,9 @@ from typing import Any, Protocol
 from pyvswitch.flow import layout as L
 from pyvswitch.odp import actions as dp
 from pyvswitch.ofproto_dpif.commit import commit_actions
+from pyvswitch.ofproto_dpif.events import ControllerCookie, PacketInReason
 from pyvswitch.ofproto_dpif.recirc import FrozenState, RecircTable
+from pyvswitch.ofproto_dpif.trace_text import c_hex
 from pyvswitch.ofproto_dpif.trace_tree import NodeType, TraceNode, report
 
 MAX_DEPTH = 64
@@ -115,6 +117,8 @@ class XlateOut:
     recircs: list[int] = field(default_factory=list)
     #: translation had side effects that a cached megaflow would skip (learn)
     avoid_caching: bool = False
+    #: (table id, matched) of every table lookup, for the tables' counters
+    tables: list[tuple[int, bool]] = field(default_factory=list)
 
 
 class XlateCtx:
@@ -126,7 +130,7 @@ class XlateCtx:
         "pause", "recirc_update_dp_hash", "dp_hash_alg", "dp_hash_basis", "conntracked",
         "ct_nat_action", "action_set", "action_set_has_group", "actset_output",
         "in_action_set", "in_packet_out", "stack", "frozen_state", "slow", "out_rules",
-        "out_groups", "out_normal", "out_recircs", "avoid_caching", "now", "orig",
+        "out_groups", "out_normal", "out_recircs", "avoid_caching", "now", "orig", "out_tables",
     )
 
     def __init__(self, xin: XlateIn) -> None:
@@ -167,6 +171,7 @@ class XlateCtx:
         self.out_groups: list[tuple[Any, int | None]] = []
         self.out_normal: list[tuple[int, int, int]] = []
         self.out_recircs: list[int] = []
+        self.out_tables: list[tuple[int, bool]] = []
         self.avoid_caching = False
         self.now = xin.now
 
@@ -217,6 +222,7 @@ class XlateCtx:
         """Freeze the pipeline for resumption at ``table_id``; emit hash/recirc.
 
         Returns the recirculation id (0 if the caller must not output anything)."""
+        pause = self.pause
         state = FrozenState(
             bridge=self.bridge.name,
             table_id=table_id,
@@ -225,14 +231,39 @@ class XlateCtx:
             actions=tuple(self.frozen_actions),
             action_set=tuple(self.action_set),
             stack=tuple(self.stack),
+            userdata=pause.userdata if pause is not None else b"",
         )
         rid = self.bridge.recirc.alloc(state)
         self.out_recircs.append(rid)
-        if self.recirc_update_dp_hash:
-            self.odp.append(dp.Hash(self.dp_hash_basis, self.dp_hash_alg))
-        self.odp.append(dp.Recirc(rid))
+        if pause is not None:
+            # controller(pause): the packet goes up as a continuation instead
+            if not (self.xin.allow_side_effects or self.xin.for_datapath):
+                return 0
+            self.put_controller_action(False, True, rid, pause.max_len,
+                                       PacketInReason(pause.reason.value),
+                                       pause.controller_id, pause.userdata)
+        else:
+            if self.recirc_update_dp_hash:
+                self.odp.append(dp.Hash(self.dp_hash_basis, self.dp_hash_alg))
+            self.odp.append(dp.Recirc(rid))
         self.cancel_freeze()
         return rid
+
+    def put_controller_action(self, dont_send: bool, continuation: bool, recirc_id: int,
+                              max_len: int, reason: PacketInReason, controller_id: int,
+                              userdata: bytes) -> None:
+        """A ``userspace(controller(...))`` action: the packet-in as the datapath sees it."""
+        cookie = ControllerCookie(
+            bridge=self.bridge.name, reason=reason, dont_send=dont_send,
+            continuation=continuation, recirc_id=recirc_id, rule_cookie=self.rule_cookie,
+            controller_id=controller_id, max_len=max_len, table_id=self.table_id,
+            userdata=userdata,
+        )
+        text = (f"controller(reason={int(reason)},dont_send={int(dont_send)},"
+                f"continuation={int(continuation)},recirc_id={recirc_id},"
+                f"rule_cookie={c_hex(self.rule_cookie)},controller_id={controller_id},"
+                f"max_len={max_len})")
+        self.odp.append(dp.Userspace(cookie, text))
 
 
 def restore_frozen_metadata(flow: list[int], metadata: tuple[int, ...]) -> None:

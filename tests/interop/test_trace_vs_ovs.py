@@ -371,6 +371,8 @@ CASES = [
     Case("controller", ["ip,actions=controller,output:2"], TCP),
     Case("controller-args", ["ip,actions=controller(reason=no_match,max_len=128,id=5,"
                              "userdata=01.02),output:2"], TCP),
+    Case("controller-pause", ["ip,actions=set_field:3->reg2,controller(pause),output:2"],
+         TCP, of13=True),
     Case("output-in-port", ["actions=output:1,output:2,in_port"], TCP),
     Case("flood-all", ["actions=flood,all"], TCP),
     Case("vlan-push-mod", ["actions=mod_vlan_vid:10,output:2"], TCP),

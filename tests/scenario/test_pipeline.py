@@ -220,3 +220,18 @@ def test_recirculation_without_context_drops():
 
 
 _ = UDP
+
+
+def test_table_lookup_counters_include_cached_packets():
+    sw = secure()
+    br = sw.bridge("br0")
+    br.add_flow("table=0,ip,actions=resubmit(,1)")
+    br.add_flow("table=1,tcp,actions=output:2")
+    for t in range(3):
+        sw.receive("p1", [udp(1, 2)], 1.0 + t)
+    for t in range(2):
+        sw.receive("p1", [tcp(1, 2, 1000, 80)], 2.0 + t)
+    sw.push_stats()
+    stats = {s.table_id: s for s in br.ofproto.table_stats()}
+    assert (stats[0].lookup, stats[0].matched) == (5, 5)
+    assert (stats[1].lookup, stats[1].matched) == (5, 2)
