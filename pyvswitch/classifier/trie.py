@@ -55,7 +55,7 @@ class PrefixTrie:
         self.root: _Node | None = None
         self.n_prefixes = 0
         # The walk through the nodes covering a value's first ``_k`` bits depends on
-        # those bits only, so it is memoised per ``_k``-bit prefix: 16 bits beyond
+        # those bits only, so it is memoised per ``_k``-bit prefix: 12 bits beyond
         # the path every stored prefix shares.  Any update forgets the memo.
         self._k = 0
         self._memo: dict[int, tuple] = {}
@@ -138,7 +138,7 @@ class PrefixTrie:
         w = self.width
         k = self._k
         if not k:
-            k = self._k = min(w, (self.root.end if self.root is not None else 0) + 16)
+            k = self._k = min(w, (self.root.end if self.root is not None else 0) + 12)
         top = value >> (w - k)
         state = self._memo.get(top)
         if state is None:
