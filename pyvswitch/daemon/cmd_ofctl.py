@@ -17,6 +17,7 @@ before it are put back.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -31,11 +32,13 @@ from pyvswitch.daemon.ofctl_text import (
 from pyvswitch.errors import OFPError, ParseError
 from pyvswitch.flow.flow_text import (
     format_flow_stats,
+    format_group_desc,
     parse_flow_mod,
     parse_flow_mods,
     parse_group_mod,
 )
 from pyvswitch.flow.flowmod import FlowMod, FlowModCommand, GroupModCommand
+from pyvswitch.flow.ofpacts import GroupDesc
 from pyvswitch.flow.values import parse_port
 
 if TYPE_CHECKING:
@@ -80,8 +83,15 @@ def _parse(text: str, command: FlowModCommand, br: Any) -> FlowMod:
 
 
 def _apply(br: Any, fms: list[FlowMod]) -> None:
-    """Apply flow_mods in order; if one is refused, put the table back as it was."""
-    saved = _snapshot(br)
+    """Apply flow_mods in order; if one is refused, put the tables back as they were.
+
+    One flow_mod is atomic by itself; for several, the rules are copied first and the
+    copies reinstalled after a refusal (counters and ages included).
+    """
+    if len(fms) == 1:
+        br.handle_flow_mod(fms[0])
+        return
+    saved = [copy.copy(r) for r in br.ofproto.rules()]
     try:
         for fm in fms:
             br.handle_flow_mod(fm)
@@ -90,24 +100,14 @@ def _apply(br: Any, fms: list[FlowMod]) -> None:
         raise
 
 
-def _snapshot(br: Any) -> list[Any]:
-    return [r for t in br.ofproto.tables for r in t.classifier]
-
-
 def _restore(br: Any, rules: list[Any]) -> None:
-    """Put the exact rules back (statistics and ages included)."""
-    restore = getattr(br.ofproto, "restore_rules", None)
-    if restore is not None:
-        restore(rules)
-        br.changed()
-        return
-    br.handle_flow_mod(FlowMod(command=FlowModCommand.DELETE, table_id=None))
+    ofp = br.ofproto
+    for r in ofp.rules():
+        ofp.tables[r.table_id].cls.remove(r)
+        ofp.unlink_rule(r)
     for r in rules:
-        br.handle_flow_mod(FlowMod(
-            command=FlowModCommand.ADD, match=r.match, priority=r.priority,
-            table_id=r.table_id, cookie=r.cookie, idle_timeout=r.idle_timeout,
-            hard_timeout=r.hard_timeout, importance=r.importance, flags=r.flags,
-            actions=r.actions))
+        ofp.insert_rule(r)
+    br.changed()
 
 
 def _xid(opts: _Opts, base10: int, base13: int, extra: bool) -> int:
@@ -226,13 +226,16 @@ def register(d: Daemon) -> None:
         o = _Opts(args)
         br = _bridge(d, o.rest[0])
         head = _reply_name(o, "NXST_GROUP_DESC reply", "OFPST_GROUP_DESC")
-        text = br.dump_groups(show_bucket_ids=o.version == 10) if _takes_ids(br) \
-            else br.dump_groups()
-        if len(o.rest) > 1:
-            gid = o.rest[1]
-            text = "".join(line + "\n" for line in text.splitlines()
-                           if line.startswith(f" group_id={gid},"))
-        return f"{head} (xid=0x2):\n{text}"
+        only = o.rest[1] if len(o.rest) > 1 else None
+        lines = [f"{head} (xid=0x2):"]
+        for g in br.ofproto.groups:
+            if only is not None and str(g.group_id) != only:
+                continue
+            desc = GroupDesc(g.group_id, g.type, tuple(g.buckets), g.selection_method)
+            lines.append(format_group_desc(desc, show_bucket_ids=o.version == 10,
+                                           port_names=br.port_names() if o.has("--names")
+                                           else None))
+        return "\n".join(lines) + "\n"
 
     def group_mod(command: GroupModCommand) -> Any:
         def run(args: list[str]) -> None:
@@ -282,20 +285,12 @@ def _with_min(name: str, n: int, fn: Any) -> Any:
     return run
 
 
-def _takes_ids(br: Any) -> bool:
-    import inspect
-
-    try:
-        return "show_bucket_ids" in inspect.signature(br.dump_groups).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def _replace_plan(br: Any, wanted: list[FlowMod]) -> list[FlowMod]:
     """The flow_mods that turn the tables into exactly ``wanted`` (ovs-ofctl
     replace-flows): delete what is not wanted, add what is new or differs, leave
     identical flows (and their counters) alone."""
-    have = {(r.table_id, r.priority, r.match): r for t in br.ofproto.tables for r in t.classifier}
+    have = {(r.table_id, r.priority, r.match): r for r in br.ofproto.rules()
+            if not br.ofproto.tables[r.table_id].hidden}
     plan: list[FlowMod] = []
     keep = set()
     for fm in wanted:

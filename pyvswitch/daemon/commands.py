@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pyvswitch import coverage
 from pyvswitch.control.commands import CommandError
 from pyvswitch.daemon.vlog import VlogError
+from pyvswitch.errors import SwitchError
 
 if TYPE_CHECKING:
     from pyvswitch.daemon.loop import Daemon
@@ -42,6 +43,25 @@ def register_all(d: Daemon) -> None:
     cmd_trace.register(d)
     cmd_ofctl.register(d)
     cmd_vsctl.register(d)
+    for cmd in list(d.table):
+        d.table.unregister(cmd.name)
+        d.table.register(cmd.name, cmd.usage, cmd.min_args, cmd.max_args,
+                         _guard(d, cmd.name, cmd.handler))
+
+
+def _guard(d: Daemon, name: str, handler: Any) -> Any:
+    """A bug in a handler must not leave the client waiting: log it, answer an error."""
+
+    def run(args: list[str]) -> Any:
+        try:
+            return handler(args)
+        except SwitchError:
+            raise
+        except Exception as exc:
+            d._bug(f"command {name}")
+            raise CommandError(f"{name}: internal error ({type(exc).__name__}: {exc})") from None
+
+    return run
 
 
 def _register_basic(d: Daemon) -> None:
@@ -74,8 +94,7 @@ def _register_basic(d: Daemon) -> None:
         sw = d.switch
         n_rules = 0
         for br in sw.bridges.values():
-            for table in getattr(br.ofproto, "tables", ()):
-                n_rules += len(table.classifier)
+            n_rules += br.ofproto.n_flows
         n_ports = sum(1 for _ in d.ports)
         n_conns = sw.conntrack.get_nconns() if hasattr(sw.conntrack, "get_nconns") else 0
         n_flows = sw.datapath.n_flows() if hasattr(sw.datapath, "n_flows") else 0

@@ -95,6 +95,7 @@ class Daemon:
     def apply_config(self, cfg: Config, save: bool, strict: bool = False) -> None:
         """Make ``cfg`` run, then store it if the port numbers it got differ from the
         saved ones (or ``save`` asks for it anyway)."""
+        self.switch.now = self.clock()
         self.bridges.apply(cfg, strict=strict)
         if save and cfg != self.store.config:
             self.store.save(cfg)
@@ -276,6 +277,7 @@ class Daemon:
         new, outputs, changed = execute(old, commands)
         if not changed:
             return outputs
+        self.switch.now = self.clock()
         self.bridges.apply(new, strict=True)
         try:
             self.store.save(new)

@@ -170,7 +170,7 @@ def _run(opts: Options, paths: Paths, vlog: Vlog, ready_fd: int | None) -> int:
         daemon.serve()
         return 0
     except SwitchError as exc:
-        vlog.err("vswitchd", str(exc))
+        vlog.log("vswitchd", 2, str(exc), console=False)
         with contextlib.suppress(OSError, ValueError):
             print(f"{PROGRAM}: {exc}", file=sys.stderr)
         return 1

@@ -133,14 +133,10 @@ def _table_lines(version: int, tid: int, active: int, lookup: int, matched: int,
 def format_tables(br: Any, version: int, head: str) -> str:
     """``ovs-ofctl dump-tables BR``: runs of tables equal to the one before are
     written as ``tables A...B: ditto``."""
-    tables = list(getattr(br.ofproto, "tables", ()))[:N_TABLES]
-    stats = []
-    for tid in range(N_TABLES):
-        t = tables[tid] if tid < len(tables) else None
-        active = len(t.classifier) if t is not None else 0
-        lookup = getattr(t, "n_lookup", 0) if t is not None else 0
-        matched = getattr(t, "n_matched", 0) if t is not None else 0
-        stats.append((active, lookup, matched))
+    stats = [(0, 0, 0)] * N_TABLES
+    for ts in br.ofproto.table_stats():
+        if ts.table_id < N_TABLES:
+            stats[ts.table_id] = (ts.active, ts.lookup, ts.matched)
     blocks: list[list[str]] = []
     tid = 0
     while tid < N_TABLES:

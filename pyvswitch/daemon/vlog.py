@@ -136,7 +136,9 @@ class Vlog:
             return False
         return level <= levels[0] or (self._file is not None and level <= levels[2])
 
-    def log(self, module: str, level: int, msg: str) -> None:
+    def log(self, module: str, level: int, msg: str, console: bool = True) -> None:
+        """Write one line; ``console=False`` keeps it off the terminal (for messages
+        the program also prints there in its own words)."""
         levels = self.levels.get(module)
         if levels is None or not self.enabled(module, level):
             return
@@ -144,7 +146,7 @@ class Vlog:
         now = time.time()
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
         head = f"|{self._seq:05d}|{module}|{LEVELS[level]}|{msg}\n"
-        if level <= levels[0]:
+        if console and level <= levels[0]:
             try:
                 self.stderr.write(f"{stamp}Z{head}")
                 self.stderr.flush()
