@@ -24,11 +24,14 @@ from pyvswitch.ofproto_dpif.bridge import Bridge
 from pyvswitch.ofproto_dpif.ports import XPort, make_vlan_config
 from pyvswitch.ofproto_dpif.recirc import RecircTable
 from pyvswitch.ofproto_dpif.revalidate import push_stats, revalidate
-from pyvswitch.ofproto_dpif.upcall import UpcallHandler, translation_flow
+from pyvswitch.ofproto_dpif.upcall import MegaflowOwner, UpcallHandler, translation_flow
 from pyvswitch.ofproto_dpif.xlate import xlate_actions
 from pyvswitch.ofproto_dpif.xlate_ctx import XlateIn
 from pyvswitch.packet.headers import set_vlan_limit
 from pyvswitch.types import OFPP_LOCAL, OFPP_MAX
+
+#: when more frozen states than this exist, run() frees the unused ones
+RECIRC_GC_THRESHOLD = 4096
 
 #: port types a bridge accepts (as ``pyvs-vsctl`` spells them)
 PORT_TYPES = ("dummy", "system", "internal", "tap", "pcap")
@@ -52,11 +55,26 @@ class Switch:
         #: datapath port -> (bridge, ofport)
         self._by_dp: dict[int, tuple[Bridge, int]] = {}
         self._dp_names: dict[int, str] = {}
-        self.need_revalidate = False
+        self._need_revalidate = False
         self.need_revalidate_mac = False
         self.now = 0.0
         self.upcall = UpcallHandler(self)
         self.datapath.register_upcall_cb(self.upcall)
+
+    @property
+    def need_revalidate(self) -> bool:
+        """Flows, groups or ports changed since the last revalidation -- through the
+        bridges or directly in a bridge's ofproto (the OpenFlow layer)."""
+        if self._need_revalidate:
+            return True
+        for br in self.bridges.values():
+            if br.ofproto.generation != br._generation:
+                return True
+        return False
+
+    @need_revalidate.setter
+    def need_revalidate(self, value: bool) -> None:
+        self._need_revalidate = value
 
     # ------------------------------------------------------------------ bridges
     def add_bridge(self, name: str, fail_mode: str = "standalone",
@@ -227,6 +245,8 @@ class Switch:
         push_stats(self)
 
     def revalidate(self) -> int:
+        for br in self.bridges.values():
+            br.sync()
         return revalidate(self)
 
     def run(self, now: float) -> None:
@@ -239,6 +259,26 @@ class Switch:
                 br.mac_table_changed()
         self.conntrack.sweep(now)
         self.prepare()
+        if len(self.recirc) > RECIRC_GC_THRESHOLD:
+            self.collect_recirc_ids()
+
+    def collect_recirc_ids(self) -> int:
+        """Free the recirculation ids no cached megaflow leads to any more (their
+        frozen states can be made again if a packet needs them); returns how many."""
+        live: set[int] = set()
+        for f in self.datapath.flow_dump():
+            owner = f.owner
+            if isinstance(owner, MegaflowOwner):
+                live.update(owner.recircs)
+        dead = {rid for rid in self.recirc.ids() if rid not in live}
+        if dead:
+            # megaflows keyed on a freed id are unreachable; drop them so a later
+            # state that gets the same id never inherits them
+            self.datapath.revalidate(
+                lambda f: "delete" if f.key[L.RECIRC_ID] in dead else "keep")
+            for rid in dead:
+                self.recirc.free(rid)
+        return len(dead)
 
     def translation_flow(self, bridge: Bridge, key: Sequence[int]) -> list[int] | None:
         return translation_flow(bridge, tuple(key))

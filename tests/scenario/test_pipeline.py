@@ -235,3 +235,35 @@ def test_table_lookup_counters_include_cached_packets():
     stats = {s.table_id: s for s in br.ofproto.table_stats()}
     assert (stats[0].lookup, stats[0].matched) == (5, 5)
     assert (stats[1].lookup, stats[1].matched) == (5, 2)
+
+
+def test_changes_made_directly_in_ofproto_are_noticed():
+    from pyvswitch.flow.flow_text import parse_flow_mod
+    from pyvswitch.flow.flowmod import FlowModCommand
+
+    sw = secure()
+    br = sw.bridge("br0")
+    br.add_flow("udp,actions=output:2")
+    assert ports(sw.receive("p1", [udp(1, 2)], 1.0)) == ["p2"]
+    # what the OpenFlow layer does with a controller's flow_mod
+    br.ofproto.handle_flow_mod(parse_flow_mod("udp,actions=output:3", FlowModCommand.MODIFY),
+                               1.1)
+    assert sw.need_revalidate
+    # the daemon's own packet path: check, revalidate, then run the datapath
+    if sw.need_revalidate or sw.need_revalidate_mac:
+        sw.revalidate()
+    out = sw.datapath.process(sw.port("p1").dp_port, [bytearray(udp(1, 2))], 1.2)
+    assert [sw.dp_port_name(o[0]) for o in out] == ["p3"]
+
+
+def test_unused_recirculation_ids_are_freed():
+    sw = secure()
+    br = sw.bridge("br0")
+    br.add_flow("table=0,ip,actions=ct(table=1,zone=1)")
+    br.add_flow("table=1,ip,actions=output:2")
+    sw.receive("p1", [udp(1, 2)], 1.0)
+    assert len(sw.recirc) == 1
+    assert sw.collect_recirc_ids() == 0  # still used by the cached megaflows
+    br.del_flows()
+    sw.receive("p1", [udp(1, 2)], 1.1)   # revalidation drops the ct megaflow
+    assert sw.collect_recirc_ids() == 1 and len(sw.recirc) == 0
