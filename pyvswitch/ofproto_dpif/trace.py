@@ -16,16 +16,21 @@ from typing import TYPE_CHECKING
 from pyvswitch.errors import ParseError
 from pyvswitch.flow import layout as L
 from pyvswitch.flow.extract import extract_headers
+from pyvswitch.flow.field_text import parse_field_exact
+from pyvswitch.flow.fields import field_by_name
 from pyvswitch.flow.match import Match
-from pyvswitch.flow.match_text import format_match, parse_match
+from pyvswitch.flow.match_text import PROTOCOLS, format_match
 from pyvswitch.flow.ofpacts import NAT_F_DST, NAT_F_SRC, Nat
+from pyvswitch.flow.values import iter_kv
 from pyvswitch.odp import actions as dp
 from pyvswitch.odp.format import format_actions as format_dp_actions
+from pyvswitch.ofproto_dpif.fieldops import prereqs_ok
 from pyvswitch.ofproto_dpif.trace_tree import TraceNode, format_nodes
 from pyvswitch.ofproto_dpif.trace_values import format_ip, format_ipv6
 from pyvswitch.ofproto_dpif.xlate import xlate_actions
 from pyvswitch.ofproto_dpif.xlate_ct import TraceRecirc
 from pyvswitch.ofproto_dpif.xlate_ctx import XlateIn
+from pyvswitch.types import OFPP_NONE
 
 if TYPE_CHECKING:
     from pyvswitch.ofproto_dpif.bridge import Bridge
@@ -161,12 +166,27 @@ def format_megaflow(flow: list[int] | tuple[int, ...], wc: list[int],
 
 # ------------------------------------------------------------------------- options
 def parse_ct_state(text: str) -> int:
+    """A ``--ct-next`` argument: flag names separated by commas or spaces, checked as
+    OVS's ``validate_ct_state`` does."""
     state = 0
     for word in text.replace(",", " ").split():
         bit = _CT_NAMES.get(word)
         if bit is None:
             raise ParseError(f"{word}: unknown connection tracking state flag", text)
         state |= bit
+    name = _ct_state_text(state)
+    errors = []
+    if state and not state & L.CS_TRACKED:
+        errors.append('If "trk" is unset, no other flags are set')
+    if state & L.CS_INVALID and state & ~(L.CS_TRACKED | L.CS_INVALID):
+        errors.append('when "inv" is set, only "trk" may also be set')
+    if state & L.CS_NEW and state & L.CS_ESTABLISHED:
+        errors.append('"new" and "est" are mutually exclusive')
+    if state & L.CS_NEW and state & L.CS_REPLY_DIR:
+        errors.append('"new" and "rpy" are mutually exclusive')
+    if errors:
+        raise ParseError("\n".join(f"{name}: invalid connection state: {e}" for e in errors),
+                         text)
     return state
 
 
@@ -175,17 +195,47 @@ def _ct_state_text(state: int) -> str:
     return "|".join(names) if names else "0"
 
 
+def parse_exact_flow(text: str, port_map: dict[str, int] | None = None) -> list[int]:
+    """A flow in OpenFlow syntax where every field is exact (OVS
+    ``parse_ofp_exact_flow``): protocol words, ``field=value``, no masks; a missing
+    ``in_port`` means OFPP_NONE.  Errors read "Bad openflow flow syntax: ..."."""
+    flow = [0] * L.N_FLOW
+
+    def bad(msg: str) -> ParseError:
+        return ParseError(f"Bad openflow flow syntax: {text}: {msg}", text)
+
+    for key, value, _pos in iter_kv(text):
+        proto = PROTOCOLS.get(key)
+        if proto is not None:
+            if flow[L.ETH_TYPE]:
+                raise bad("Ethernet type set multiple times")
+            flow[L.ETH_TYPE] = proto[0]
+            if proto[1]:
+                if flow[L.NW_PROTO]:
+                    raise bad("network protocol set multiple times")
+                flow[L.NW_PROTO] = proto[1]
+            continue
+        f = field_by_name(key)
+        if f is None:
+            raise bad(f"unknown field {key}")
+        if not prereqs_ok(f, flow, None):
+            raise bad(f"prerequisites not met for setting {key}")
+        if f.get(flow):
+            raise bad(f"field {key} set multiple times")
+        try:
+            v = parse_field_exact(f, value, port_map)
+        except ParseError as e:
+            raise bad(f"bad value for {key} ({e.msg})") from None
+        f.set(flow, v)
+        if f.slot == L.VLAN_TCI and flow[L.VLAN_TCI] and not flow[L.VLAN_TPID]:
+            flow[L.VLAN_TPID] = L.ETH_TYPE_VLAN_8021Q
+    if not flow[L.IN_PORT]:
+        flow[L.IN_PORT] = OFPP_NONE
+    return flow
+
+
 def parse_trace_flow(bridge: Bridge, text: str, packet: bytes | None) -> list[int]:
-    try:
-        match, extras = parse_match(text, bridge.port_map())
-    except ParseError as e:
-        raise ParseError(f"Bad openflow flow syntax: {e.msg}", text) from None
-    if extras:
-        key = extras[0][0] if isinstance(extras[0], tuple) else extras[0]
-        raise ParseError(f"Bad openflow flow syntax: {key}: unknown field", text)
-    flow = list(match.value)
-    if flow[L.VLAN_TCI] and not flow[L.VLAN_TPID]:
-        flow[L.VLAN_TPID] = L.ETH_TYPE_VLAN_8021Q
+    flow = parse_exact_flow(text, bridge.port_map())
     if packet is not None:
         md = flow[: L.N_MD]
         if not (flow[L.ETH_TYPE] and flow[L.CT_STATE] & _VALID_CT):
