@@ -53,6 +53,7 @@ from pyvswitch.conntrack.nat import NatInfo, get_unique_tuple, nat_packet
 from pyvswitch.conntrack.ops import ConntrackOps
 from pyvswitch.conntrack.other import TRACKERS
 from pyvswitch.conntrack.parse import extract
+from pyvswitch.conntrack.tcp import MAXACKWINDOW, bypass
 from pyvswitch.flow.layout import (
     CT_IPV6_DST,
     CT_IPV6_SRC,
@@ -89,6 +90,7 @@ MIN_SWEEP_INTERVAL = 0.2
 
 _INVALID_CT = (CS_INVALID | CS_TRACKED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 _EST_TRK = CS_ESTABLISHED | CS_TRACKED
+_EST_TRK_RPL = CS_ESTABLISHED | CS_TRACKED | CS_REPLY_DIR
 _from = int.from_bytes
 # From the IPv4 total length to the TCP window: total length, frag word, addresses, ports,
 # sequence, acknowledgement, data offset/flags, window.
@@ -193,6 +195,59 @@ class Conntrack(ConntrackOps):
                         and (nat is None or not conn.nat)):
                     fwd = conn.fwd
                     reply = key != fwd
+                    if (offfl & 0x17) == 0x10 and conn.st0 == 4 and conn.st1 == 4:  # type: ignore[attr-defined]
+                        # An ACK without SYN/FIN/RST in an established connection: the
+                        # specialised branch of TcpConn.track, inlined (the hottest path;
+                        # test_ct_fastpath checks that both agree).
+                        if reply:
+                            slo, shi, sws_b = conn.lo1, conn.hi1, conn.ws1  # type: ignore[attr-defined]
+                            dlo, dhi, dwin, dws_b = conn.lo0, conn.hi0, conn.win0, conn.ws0  # type: ignore[attr-defined]
+                        else:
+                            slo, shi, sws_b = conn.lo0, conn.hi0, conn.ws0  # type: ignore[attr-defined]
+                            dlo, dhi, dwin, dws_b = conn.lo1, conn.hi1, conn.win1, conn.ws1  # type: ignore[attr-defined]
+                        if sws_b & 0x80 and dws_b & 0x80:
+                            sws = sws_b & 0x0F
+                            dws = dws_b & 0x0F
+                        elif sws_b & 0x40 and dws_b & 0x40:
+                            sws = dws = 14
+                        else:
+                            sws = dws = 0
+                        plen = tot - 20 - doff
+                        if plen:
+                            end_seq = (seq + plen) & 0xFFFFFFFF
+                        else:
+                            seq = end_seq = slo
+                        ackskew = (dlo - ack) & 0xFFFFFFFF
+                        if ackskew >= 0x80000000:
+                            ackskew -= 0x100000000
+                        if (
+                            (shi - end_seq) & 0xFFFFFFFF < 0x80000000
+                            and (seq - slo + (dwin << dws)) & 0xFFFFFFFF < 0x80000000
+                            and -MAXACKWINDOW <= ackskew <= MAXACKWINDOW << sws
+                        ) or (not self.tcp_seq_chk and bypass()):
+                            ws_ack = win << sws
+                            if reply:
+                                if conn.win1 < win:  # type: ignore[attr-defined]
+                                    conn.win1 = win  # type: ignore[attr-defined]
+                                if 0 < (end_seq - slo) & 0xFFFFFFFF < 0x80000000:
+                                    conn.lo1 = end_seq  # type: ignore[attr-defined]
+                                if (ack + ws_ack - dhi) & 0xFFFFFFFF < 0x80000000:
+                                    conn.hi0 = (ack + (ws_ack or 1)) & 0xFFFFFFFF  # type: ignore[attr-defined]
+                                state = (state | _EST_TRK_RPL) & ~CS_NEW
+                            else:
+                                if conn.win0 < win:  # type: ignore[attr-defined]
+                                    conn.win0 = win  # type: ignore[attr-defined]
+                                if 0 < (end_seq - slo) & 0xFFFFFFFF < 0x80000000:
+                                    conn.lo0 = end_seq  # type: ignore[attr-defined]
+                                if (ack + ws_ack - dhi) & 0xFFFFFFFF < 0x80000000:
+                                    conn.hi1 = (ack + (ws_ack or 1)) & 0xFFFFFFFF  # type: ignore[attr-defined]
+                                state = (state | _EST_TRK) & ~CS_NEW
+                            conn.exp = now + conn.tmo[2]  # TM_TCP_ESTABLISHED
+                        else:
+                            coverage.inc("conntrack_tcp_seq_chk_failed")
+                            state = CS_INVALID | CS_TRACKED
+                        return _tnew(CtResult, ((state, zone, conn.mark, conn.label, 6, fwd[2],
+                                                 fwd[4], 0, 0, fwd[3], fwd[5]), False, None))
                     res = conn.track(self.tcp_seq_chk, pkt, 34, seq, ack, offfl,  # type: ignore[attr-defined]
                                      win, tot - 20 - doff, reply, now)
                     if res == UPDATE_VALID:
@@ -207,15 +262,10 @@ class Conntrack(ConntrackOps):
                         # TCP port reuse: the old entry is dead, start a new one.
                         if now < conn.exp:
                             conn.exp = FORCE_EXPIRED
-                        r = self._finish(pkt, state, zone, key, 14, 34, end, None, False, True,
-                                         commit, nat, None,
-                                         alg_ctl_type(6, sport, dport, None), None, None,
-                                         now, timeout_policy, False)
-                        if self.ipf.nfrag:
-                            self.ipf.expire(now)
-                        return r
-                    if self.ipf.nfrag:
-                        self.ipf.expire(now)
+                        return self._finish(pkt, state, zone, key, 14, 34, end, None, False,
+                                            True, commit, nat, None,
+                                            alg_ctl_type(6, sport, dport, None), None, None,
+                                            now, timeout_policy, False)
                     return _tnew(CtResult, ((state, zone, conn.mark, conn.label, 6, fwd[2],
                                              fwd[4], 0, 0, fwd[3], fwd[5]), False, None))
         if not (n >= 34 and pkt[12] == 8 and pkt[13] == 0 and not (pkt[20] & 0x3F or pkt[21])):
@@ -546,6 +596,9 @@ class Conntrack(ConntrackOps):
         """Periodic housekeeping: the sweeper and the fragment cleaner, when due."""
         if self._next_sweep_time is None or now >= self._next_sweep_time:
             self._next_sweep_time = self.sweep(now)
+        if self.ipf.nfrag:
+            # Held fragments also expire here: the fast path skips this per-pass check.
+            self.ipf.expire(now)
         self.ipf.purge(now)
 
     def next_deadline(self) -> float | None:
