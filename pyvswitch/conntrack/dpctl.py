@@ -30,7 +30,7 @@ from pyvswitch.conntrack.cparse import (
 )
 from pyvswitch.conntrack.ops import CtMatch
 from pyvswitch.conntrack.tracker import Conntrack
-from pyvswitch.errors import ParseError
+from pyvswitch.errors import ParseError, SwitchError
 
 #: dpctl's text after each ParseError message, as OVS formats errno EINVAL
 EINVAL_TEXT = "Invalid argument"
@@ -351,3 +351,56 @@ def ct_get_limits(ct: Conntrack, args: Sequence[str] = ()) -> str:
     """``dpctl/ct-get-limits [zone=Z[,Z...]]``."""
     zones = parse_limit_zones(args[0]) if args else None
     return ct.format_limits(zones)
+
+
+# ------------------------------------------------------------------ fragment reassembly
+def _family(arg: str) -> bool | None:
+    """``ovs_scan("%2s")`` then v4/v6: True for IPv6, None when neither."""
+    word = arg.strip().split()[0][:2] if arg.strip() else ""
+    if word == "v4":
+        return False
+    if word == "v6":
+        return True
+    return None
+
+
+def ipf_set_enabled(ct: Conntrack, args: Sequence[str], enabled: bool) -> str:
+    """``dpctl/ipf-set-enabled|ipf-set-disabled v4|v6``."""
+    v6 = _family(args[-1]) if args else None
+    if v6 is None:
+        raise ParseError("parameter missing: 'v4' for IPv4 or 'v6' for IPv6")
+    ct.ipf.set_enabled(v6, enabled)
+    return f"{'enabling' if enabled else 'disabling'} fragmentation reassembly successful"
+
+
+def ipf_set_min_frag(ct: Conntrack, args: Sequence[str]) -> str:
+    """``dpctl/ipf-set-min-frag v4|v6 N``."""
+    v6 = _family(args[-2]) if len(args) >= 2 else None
+    if v6 is None:
+        raise ParseError("parameter missing: v4 for IPv4 or v6 for IPv6")
+    size = scan_uint(args[-1], 32)
+    if size is None:
+        raise ParseError("parameter missing for minimum fragment size", args[-1])
+    try:
+        ct.ipf.set_min_frag(v6, size)
+    except SwitchError:
+        raise ParseError("requested minimum fragment size too small; see documentation",
+                         args[-1]) from None
+    return "setting minimum fragment size successful"
+
+
+def ipf_set_max_nfrags(ct: Conntrack, args: Sequence[str]) -> str:
+    """``dpctl/ipf-set-max-nfrags N``."""
+    n = scan_uint(args[-1], 32) if args else None
+    if n is None:
+        raise ParseError("parameter missing for maximum fragments")
+    try:
+        ct.ipf.set_max_nfrags(n)
+    except SwitchError:
+        raise ParseError("setting maximum fragments failed", args[-1]) from None
+    return "setting maximum fragments successful"
+
+
+def ipf_get_status(ct: Conntrack, verbose: bool = False) -> str:
+    """``dpctl/ipf-get-status [-m]``."""
+    return ct.ipf.format_status(verbose)

@@ -254,3 +254,27 @@ def test_tcp_seq_chk_and_sweep_commands(ct):
     assert D.ct_get_sweep_interval(ct) == "1000"
     with pytest.raises(ParseError, match="^invalid sweep value$"):
         D.ct_set_sweep_interval(ct, ["0"])
+
+
+def test_ipf_commands(ct):
+    assert D.ipf_set_enabled(ct, ["v6"], False) == (
+        "disabling fragmentation reassembly successful")
+    assert not ct.ipf.v6_enabled
+    assert D.ipf_set_enabled(ct, ["v6"], True) == "enabling fragmentation reassembly successful"
+    with pytest.raises(ParseError, match="^parameter missing: 'v4' for IPv4 or 'v6' for IPv6$"):
+        D.ipf_set_enabled(ct, ["v5"], True)
+    assert D.ipf_set_min_frag(ct, ["v4", "1000"]) == "setting minimum fragment size successful"
+    assert ct.ipf.min_v4_frag_size == 1000
+    with pytest.raises(ParseError, match="too small; see documentation$"):
+        D.ipf_set_min_frag(ct, ["v4", "100"])
+    with pytest.raises(ParseError, match="^parameter missing for minimum fragment size$"):
+        D.ipf_set_min_frag(ct, ["v4", "x"])
+    with pytest.raises(ParseError, match="^parameter missing: v4 for IPv4 or v6 for IPv6$"):
+        D.ipf_set_min_frag(ct, ["x", "1000"])
+    assert D.ipf_set_max_nfrags(ct, ["500"]) == "setting maximum fragments successful"
+    with pytest.raises(ParseError, match="^setting maximum fragments failed$"):
+        D.ipf_set_max_nfrags(ct, ["6000"])
+    with pytest.raises(ParseError, match="^parameter missing for maximum fragments$"):
+        D.ipf_set_max_nfrags(ct, ["x"])
+    status = D.ipf_get_status(ct)
+    assert "min v4 frag size: 1000" in status and "max num frags (v4/v6): 500" in status
