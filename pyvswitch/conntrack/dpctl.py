@@ -4,8 +4,8 @@ Each function takes the command's arguments as ovs-appctl passes them (the optio
 datapath name already removed by the caller) and returns the exact text ovs-vswitchd
 replies with, trailing newline included where OVS prints one.  Bad arguments raise
 :class:`~pyvswitch.errors.ParseError` whose message is dpctl's, without the errno text:
-OVS prints ``<message> (Invalid argument)`` (EINVAL) for all of them, except
-``ZonesProtected`` (EPERM, "Operation not permitted").  A flush by a complete tuple that
+OVS prints ``<message> (Invalid argument)`` (EINVAL) for all of them;
+:class:`ZoneLimitsProtected` is EPERM ("Operation not permitted").  A flush by a complete tuple that
 matches nothing raises :class:`~pyvswitch.conntrack.ops.TupleNotFound`, which dpctl reports
 as "failed to flush conntrack (No such file or directory)".
 
@@ -34,6 +34,15 @@ from pyvswitch.errors import ParseError, SwitchError
 
 #: dpctl's text after each ParseError message, as OVS formats errno EINVAL
 EINVAL_TEXT = "Invalid argument"
+
+
+class ZoneLimitsProtected(SwitchError):
+    """Zone limits come from the configuration database: dpctl may not change them.
+
+    dpctl prints the message followed by " (Operation not permitted)" (EPERM).
+    """
+
+    errno = 1
 
 
 def _ipv4(text: str) -> int | None:
@@ -329,6 +338,9 @@ def ct_set_limits(ct: Conntrack, args: Sequence[str]) -> str:
     for arg in args[i:]:
         zone, limit = parse_zone_limit(arg)
         zones[zone] = limit
+    if ct.zone_limits_protected:
+        raise ZoneLimitsProtected("the zone limits are set via database, "
+                                  "use 'ovs-vsctl set-zone-limit <...>' instead.")
     ct.set_limits(default, zones)
     return ""
 
@@ -343,6 +355,9 @@ def ct_del_limits(ct: Conntrack, args: Sequence[str]) -> str:
         default = True
         i = 1
     zones = parse_limit_zones(args[i]) if len(args) > i else []
+    if ct.zone_limits_protected:
+        raise ZoneLimitsProtected("the zone limits are set via database, "
+                                  "use 'ovs-vsctl del-zone-limit <...>' instead.")
     ct.del_limits(zones, default)
     return ""
 

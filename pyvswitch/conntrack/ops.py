@@ -230,6 +230,8 @@ class ConntrackOps:
     sweep_interval: float
     limits: ZoneLimits
     exps: Expectations
+    #: set while zone limits come from the configuration database (dpctl may not change them)
+    zone_limits_protected: bool = False
 
     def _clean(self, conn: Conn) -> None:  # provided by Conntrack
         raise NotImplementedError

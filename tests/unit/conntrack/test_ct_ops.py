@@ -278,3 +278,18 @@ def test_ipf_commands(ct):
         D.ipf_set_max_nfrags(ct, ["x"])
     status = D.ipf_get_status(ct)
     assert "min v4 frag size: 1000" in status and "max num frags (v4/v6): 500" in status
+
+
+def test_zone_limits_from_database_refuse_dpctl(ct):
+    ct.zone_limits_protected = True
+    ct.set_limits(zones={3: 1})  # the configuration layer itself may
+    with pytest.raises(D.ZoneLimitsProtected) as e:
+        D.ct_set_limits(ct, ["zone=3,limit=5"])
+    assert str(e.value) == ("the zone limits are set via database, use 'ovs-vsctl "
+                            "set-zone-limit <...>' instead.")
+    with pytest.raises(D.ZoneLimitsProtected, match="del-zone-limit"):
+        D.ct_del_limits(ct, ["zone=3"])
+    # Arguments are checked first, as OVS does.
+    with pytest.raises(ParseError):
+        D.ct_set_limits(ct, ["zone=x,limit=1"])
+    assert D.ct_get_limits(ct) == "default limit=0\nzone=3,limit=1,count=0\n"
