@@ -24,7 +24,7 @@ implements OVS's three refinements:
 * staged lookup -- a subtable proven not to match after its metadata / L2 / L3 stage
   only un-wildcards the stages examined;
 * prefix tries on address fields (by default none; ``ofproto`` tables track
-  ``nw_dst, nw_src, ipv6_dst, ipv6_src`` as OVS does) -- a subtable whose address
+  ``nw_dst`` and ``nw_src``, as OVS 3.1 does) -- a subtable whose address
   prefix length is not found in the trie is skipped after examining only the address
   bits the trie needed;
 * a ports trie per subtable -- on a final-stage miss only the leading port bits that
@@ -39,7 +39,6 @@ Layer: classifier.  Imports: flow.layout, flow.match, classifier.subtable/trie.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
@@ -61,8 +60,8 @@ PREFIX_SLOT_PREREQ: dict[int, int] = {
     L.TUN_DST: 0,
 }
 
-#: what OVS's ofproto uses for every flow table
-DEFAULT_PREFIX_SLOTS: tuple[int, ...] = (L.NW_DST, L.NW_SRC, L.IPV6_DST, L.IPV6_SRC)
+#: what OVS 3.1's ofproto uses for every flow table (IPv6 prefixes were added in 3.3)
+DEFAULT_PREFIX_SLOTS: tuple[int, ...] = (L.NW_DST, L.NW_SRC)
 
 
 class RuleLike(Protocol):
@@ -75,8 +74,12 @@ class Classifier:
 
     def __init__(self, prefix_slots: Sequence[int] = ()) -> None:
         self._by_mask: dict[tuple[int, ...], Subtable] = {}
-        self._order: list[Subtable] = []  # visiting order
-        self._order_keys: list[tuple[int, int]] = []  # (-max_priority, seq) per entry
+        # The visiting order, a model of OVS's "pvector": the published order, the
+        # priority it was published with, and pending changes (None: none).
+        self._order: list[Subtable] = []
+        self._order_pri: list[int] = []
+        self._pending: list[list[Any]] | None = None
+        self._deferred = False
         self._where: dict[int, tuple[Subtable, int]] = {}  # id(rule) -> (subtable, seq)
         self._n = 0
         self._seq = 0
@@ -94,7 +97,8 @@ class Classifier:
         rules = list(self)
         self._by_mask.clear()
         self._order.clear()
-        self._order_keys.clear()
+        self._order_pri.clear()
+        self._pending = None
         self._where.clear()
         self._n = 0
         self._trie_slots = tuple((s, L.SLOT_BITS[s]) for s in slots)
@@ -166,9 +170,13 @@ class Classifier:
         st.n_rules += 1
         self._n += 1
         st.prio_count[pri] = st.prio_count.get(pri, 0) + 1
-        if pri > st.max_priority:
+        if st.n_rules == 1:
             st.max_priority = pri
-            self._reorder(st)
+            self._pv_insert(st, pri)
+        elif pri > st.max_priority:
+            st.max_priority = pri
+            self._pv_change(st, pri)
+        self._maybe_publish()
         return None
 
     def remove(self, rule: RuleLike) -> bool:
@@ -199,18 +207,29 @@ class Classifier:
         else:
             del st.prio_count[pri]
         if st.n_rules == 0:
-            self._drop_subtable(st)
+            del self._by_mask[st.mask]
+            self._pv_remove(st)
         elif pri == st.max_priority and not left:
-            self._unorder(st)
             st.recompute_max()
-            self._order_insert(st)
+            self._pv_change(st, st.max_priority)
+        self._maybe_publish()
         return True
+
+    def requeue(self, rule: RuleLike) -> None:
+        """Move ``rule`` to the end of its subtable's iteration order, where OVS puts a
+        rule that a modify or an identical add replaced."""
+        st, seq = self._where[id(rule)]
+        del st.order[seq]
+        self._seq += 1
+        st.order[self._seq] = rule
+        self._where[id(rule)] = (st, self._seq)
 
     def clear(self) -> None:
         """Remove every rule."""
         self._by_mask.clear()
         self._order.clear()
-        self._order_keys.clear()
+        self._order_pri.clear()
+        self._pending = None
         self._where.clear()
         self._n = 0
         self._tries = [PrefixTrie(w) for _, w in self._trie_slots]
@@ -220,31 +239,63 @@ class Classifier:
         self._seq += 1
         st = Subtable(mask, self._seq, self._trie_slots)
         self._by_mask[mask] = st
-        self._order_insert(st)
         return st
 
-    def _drop_subtable(self, st: Subtable) -> None:
-        self._unorder(st)
-        del self._by_mask[st.mask]
+    # -- the visiting order (OVS pvector) ------------------------------------------
+    # OVS keeps subtables in a vector sorted by priority with a stable sort; an
+    # insertion goes after every subtable of equal or higher priority, a removal first
+    # moves the last entry into the hole, and a priority change keeps its place when
+    # the order allows.  Equal-priority subtables are visited in the resulting order,
+    # which decides ties between rules and the exact megaflow; we reproduce it.
+    def _pv_insert(self, st: Subtable, pri: int) -> None:
+        if self._pending is None and (not self._order_pri or pri <= self._order_pri[-1]):
+            self._order.append(st)
+            self._order_pri.append(pri)
+        else:
+            self._pending_vector().append([st, pri])
 
-    def _order_insert(self, st: Subtable) -> None:
-        k = (-st.max_priority, st.seq)
-        i = bisect.bisect_left(self._order_keys, k)
-        self._order_keys.insert(i, k)
-        self._order.insert(i, st)
+    def _pv_remove(self, st: Subtable) -> None:
+        vec = self._pending_vector()
+        i = next(i for i, e in enumerate(vec) if e[0] is st)
+        last = vec.pop()
+        if i < len(vec):
+            vec[i] = last
 
-    def _unorder(self, st: Subtable) -> None:
-        k = (-st.max_priority, st.seq)
-        i = bisect.bisect_left(self._order_keys, k)
-        del self._order_keys[i]
-        del self._order[i]
-
-    def _reorder(self, st: Subtable) -> None:
-        """``st.max_priority`` just grew: move it to its new place."""
+    def _pv_change(self, st: Subtable, pri: int) -> None:
+        if self._pending is not None:
+            next(e for e in self._pending if e[0] is st)[1] = pri
+            return
         i = self._order.index(st)
-        del self._order_keys[i]
-        del self._order[i]
-        self._order_insert(st)
+        pris = self._order_pri
+        old = pris[i]
+        if (pri > old and i > 0 and pri > pris[i - 1]) or \
+                (pri < old and i < len(pris) - 1 and pri < pris[i + 1]):
+            self._pending_vector()[i][1] = pri
+        else:
+            pris[i] = pri
+
+    def _pending_vector(self) -> list[list[Any]]:
+        if self._pending is None:
+            self._pending = [[st, p] for st, p in zip(self._order, self._order_pri)]
+        return self._pending
+
+    def _maybe_publish(self) -> None:
+        if not self._deferred:
+            self.publish()
+
+    def defer(self) -> None:
+        """Batch order changes until :meth:`publish` (OVS ``classifier_defer``; only
+        affects how equal-priority subtables end up ordered)."""
+        self._deferred = True
+
+    def publish(self) -> None:
+        self._deferred = False
+        if self._pending is not None:
+            vec = self._pending
+            self._pending = None
+            vec.sort(key=lambda e: -e[1])  # stable, as glibc's merge sort
+            self._order = [e[0] for e in vec]
+            self._order_pri = [e[1] for e in vec]
 
     def _add_distinct(self, st: Subtable, value: tuple[int, ...]) -> None:
         for i in range(st.n_indices):

@@ -18,7 +18,8 @@ Follows OVS ``ofproto.c``:
   table 0).  Read-only tables (254) cannot be changed by OpenFlow: OFPBRC_EPERM.
 
 Rules are modified in place, so a translation holding a rule keeps crediting the
-current one, and a replaced rule keeps its place in dumps, as OVS's does.
+current one; like OVS's replacement rules, a modified or re-added rule moves to the end
+of its subtable in dumps.
 
 Layer: ofproto.  Imports: flow, errors, types, ofproto.{rule,table,validate,events}.
 """
@@ -168,6 +169,7 @@ def add_flow(ofp: OFProto, table: OFTable, fm: FlowMod, now: float) -> Rule:
     old.created = old.modified = now
     if fm.flags & OFPFF_RESET_COUNTS:
         old.n_packets = old.n_bytes = 0
+    table.cls.requeue(old)
     ofp.link_rule(old)
     return old
 
@@ -184,6 +186,7 @@ def modify_rules(ofp: OFProto, rules: list[Rule], fm: FlowMod, now: float) -> No
         r.modified = now
         if fm.flags & OFPFF_RESET_COUNTS:
             r.n_packets = r.n_bytes = 0
+        ofp.tables[r.table_id].cls.requeue(r)
         ofp.link_rule(r)
 
 

@@ -131,13 +131,21 @@ class OFProto:
         """Remove ``rules``; FlowRemoved for those that asked (and for the flows their
         ``learn(delete_learned)`` actions had added)."""
         events: list[FlowRemoved] = []
+        batch = len(rules) > 1
+        touched: set[int] = set()
         for r in rules:
-            if not self.tables[r.table_id].cls.remove(r):
+            cls = self.tables[r.table_id].cls
+            if batch and r.table_id not in touched:
+                touched.add(r.table_id)
+                cls.defer()  # as OVS removes a batch of rules
+            if not cls.remove(r):
                 continue
             self.unlink_rule(r)
             self.generation += 1
             if r.send_flow_rem:
                 events.append(self.flow_removed(r, reason, now))
+        for tid in touched:
+            self.tables[tid].cls.publish()
         events.extend(self.flush_learned_cookies(now))
         return events
 

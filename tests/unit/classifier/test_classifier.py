@@ -102,9 +102,9 @@ def test_insert_refuses_duplicate_and_replace_keeps_position():
 
 
 def test_tie_first_visited_subtable_wins():
-    # Same priority, overlapping rules in two subtables: the subtable created first
-    # (same max priority) is visited first and a later one needs a strictly higher
-    # priority to replace its match.
+    # Same priority, overlapping rules in two subtables: the subtable that got its
+    # priority first is visited first and a later one needs a strictly higher priority
+    # to replace its match.
     c = Classifier()
     by_port = R(m(in_port=1), 5, "by_port")
     by_type = R(m(eth_type=0x800), 5, "by_type")
@@ -116,6 +116,28 @@ def test_tie_first_visited_subtable_wins():
     c.insert(R(m(eth_type=0x806), 9, "arp"))
     assert c.lookup(f) is by_type
     assert c.lookup(f, [0] * L.N_FLOW) is by_type
+
+
+def test_visiting_order_follows_ovs_pvector():
+    """OVS sorts subtables with a stable sort: a subtable whose priority rises to tie
+    with others goes after those already there; an emptied subtable's slot is taken
+    by the last one before sorting."""
+    c = Classifier()
+    a = R(m(in_port=1), 5, "a")
+    b = R(m(eth_type=0x800), 3, "b")
+    c_ = R(m(eth_src=1), 5, "c")
+    for r in (a, b, c_):
+        c.insert(r)
+    assert [st.mask for st in c._order] == [a.match.mask, c_.match.mask, b.match.mask]
+    b5 = R(m(eth_type=0x806), 5, "b5")  # same subtable as b: its priority rises to 5
+    c.insert(b5)
+    assert [st.mask for st in c._order] == [a.match.mask, c_.match.mask, b.match.mask]
+    f = flow(in_port=1, eth_src=1, eth_type=0x806)
+    assert c.lookup(f) is a
+    c.remove(a)  # the last subtable (b's) fills a's slot, then the stable sort
+    assert [st.mask for st in c._order] == [b.match.mask, c_.match.mask]
+    assert c.lookup(f) is b5
+    assert list(c) == [b, b5, c_]
 
 
 def test_iteration_order_is_subtable_priority_then_insertion():

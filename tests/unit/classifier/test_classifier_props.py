@@ -1,9 +1,10 @@
 """Property tests: the classifier against a naive linear scan, and megaflow soundness.
 
 The naive model implements the documented tie rule independently: among the matching
-rules of the top priority, the winner belongs to the mask group that comes first by
-(highest priority in the group, descending; then the time the group last came into
-existence).
+rules of the top priority, the winner belongs to the mask group visited first.  Groups
+are kept as OVS keeps subtables in its "pvector": a list sorted by the group's highest
+priority with a stable sort after every change, a new group appended before sorting, and
+an emptied group replaced by the list's last entry before sorting.
 """
 
 from __future__ import annotations
@@ -97,37 +98,46 @@ class Model:
 
     def __init__(self) -> None:
         self.rules: list[R] = []
-        self.group_seq: dict[tuple[int, ...], int] = {}
-        self.seq = 0
+        self.groups: list[list] = []  # [mask, highest priority], in visiting order
+
+    def _group_max(self, mask) -> int | None:
+        pris = [r.priority for r in self.rules if r.match.mask == mask]
+        return max(pris) if pris else None
+
+    def _regroup(self, mask) -> None:
+        new_max = self._group_max(mask)
+        idx = next((i for i, g in enumerate(self.groups) if g[0] == mask), None)
+        if idx is None:
+            self.groups.append([mask, new_max])
+        elif new_max is None:
+            last = self.groups.pop()
+            if idx < len(self.groups):
+                self.groups[idx] = last
+        else:
+            self.groups[idx][1] = new_max
+        self.groups.sort(key=lambda g: -g[1])
 
     def add(self, rule: R) -> R | None:
         for i, r in enumerate(self.rules):
             if r.match == rule.match and r.priority == rule.priority:
                 self.rules[i] = rule
                 return r
-        if rule.match.mask not in self.group_seq:
-            self.seq += 1
-            self.group_seq[rule.match.mask] = self.seq
         self.rules.append(rule)
+        self._regroup(rule.match.mask)
         return None
 
     def remove(self, rule: R) -> None:
         self.rules.remove(rule)
-        if not any(r.match.mask == rule.match.mask for r in self.rules):
-            del self.group_seq[rule.match.mask]
+        self._regroup(rule.match.mask)
 
     def lookup(self, f: list[int]) -> R | None:
         hits = [r for r in self.rules if r.match.matches(f)]
         if not hits:
             return None
         top = max(r.priority for r in hits)
-
-        def group_key(r: R) -> tuple[int, int]:
-            mask = r.match.mask
-            gmax = max(x.priority for x in self.rules if x.match.mask == mask)
-            return (-gmax, self.group_seq[mask])
-
-        return min((r for r in hits if r.priority == top), key=group_key)
+        order = [g[0] for g in self.groups]
+        return min((r for r in hits if r.priority == top),
+                   key=lambda r: order.index(r.match.mask))
 
 
 def _apply(ops, prefix_slots=()):

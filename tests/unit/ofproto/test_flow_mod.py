@@ -310,3 +310,15 @@ def test_learn_delete_learned_flushes_learned_flows(ofp):
     assert sorted(e.match.value[2] for e in ev) == [7, 8]
     assert all(e.reason is FlowRemovedReason.DELETE for e in ev)
     assert [r.cookie for r in ofp.rules(2)] == [0x78]
+
+
+def test_dump_order_modified_and_readded_rules_move_to_the_end(ofp):
+    """As in OVS (checked against ovs-ofctl dump-flows): within a subtable, rules
+    list in insertion order, and a modified or re-added rule goes last."""
+    for port in (1, 2, 3):
+        add(ofp, match(in_port=port), priority=5)
+    ofp.handle_flow_mod(fm("mod_strict", match(in_port=1), priority=5,
+                           actions=(Output(9),)), 1.0)
+    assert [r.match.value[2] for r in ofp.rules(0)] == [2, 3, 1]
+    add(ofp, match(in_port=2), priority=5)
+    assert [r.match.value[2] for r in ofp.rules(0)] == [3, 1, 2]
