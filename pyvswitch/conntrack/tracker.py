@@ -1,11 +1,12 @@
-"""The connection tracker: the per-packet algorithm of a ct pass (spec §6) and the table.
+"""The connection tracker: the per-packet algorithm of a ct pass (spec §6).
 
-:meth:`Conntrack.execute` is the datapath's ``ct(...)`` action.  One dict maps both keys
-of every connection (zone included in the key) to its :class:`~.conn.Conn`; an entry whose
-absolute expiry time has passed is invisible at once and reclaimed later by
-:meth:`Conntrack.sweep`, which walks 100 round-robin lists with a per-round budget, as
-OVS's cleaner does -- no per-packet scan.  Operator functions (dump, flush, limits,
-statistics) live in :mod:`pyvswitch.conntrack.ops`, which this class mixes in.
+:meth:`Conntrack.execute` is the datapath's ``ct(...)`` action: parse and validate, look
+the packet up (either key of a connection, its zone included), run the protocol tracker,
+create the connection on commit (zone and global limits, NAT tuple selection,
+expectations), translate, write the ct metadata and exec writes, and run the ALG.  A fast
+path handles established TCP over untagged IPv4.  The table and its housekeeping are in
+:mod:`pyvswitch.conntrack.table`, operator functions in :mod:`pyvswitch.conntrack.ops`;
+both are mixed into :class:`Conntrack`.
 
 Layer: conntrack.  Imports: flow.layout, flow.ofpacts, coverage, and the conntrack
 helpers.
@@ -15,9 +16,8 @@ from __future__ import annotations
 
 import logging
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from operator import itemgetter
-from random import Random
 
 from pyvswitch import coverage
 from pyvswitch.conntrack.alg import (
@@ -30,12 +30,10 @@ from pyvswitch.conntrack.alg import (
     verify_helper,
 )
 from pyvswitch.conntrack.conn import (
-    DEFAULT_POLICY,
     ICMP4_REVERSE,
     ICMP6_REVERSE,
     NAT_DST,
     NAT_SRC,
-    RECLAIMED,
     UPDATE_INVALID,
     UPDATE_NEW,
     UPDATE_VALID,
@@ -43,16 +41,15 @@ from pyvswitch.conntrack.conn import (
     V6,
     AlgInfo,
     Conn,
-    TimeoutPolicy,
     key_reverse,
 )
-from pyvswitch.conntrack.expect import Expectation, Expectations
-from pyvswitch.conntrack.ipf import Ipf, IpfStatus
-from pyvswitch.conntrack.limits import ZoneLimits
+from pyvswitch.conntrack.expect import Expectation
+from pyvswitch.conntrack.ipf import IpfStatus
 from pyvswitch.conntrack.nat import NatInfo, get_unique_tuple, nat_packet
 from pyvswitch.conntrack.ops import ConntrackOps
 from pyvswitch.conntrack.other import TRACKERS
 from pyvswitch.conntrack.parse import extract
+from pyvswitch.conntrack.table import FORCE_EXPIRED, ConnTable
 from pyvswitch.conntrack.tcp import MAXACKWINDOW, bypass
 from pyvswitch.flow.layout import (
     CT_IPV6_DST,
@@ -80,13 +77,6 @@ CS_SRC_NAT = 0x40
 CS_DST_NAT = 0x80
 _NAT_BITS = CS_SRC_NAT | CS_DST_NAT
 
-#: expiry of a connection killed by a packet (force commit, TCP port reuse): never live
-FORCE_EXPIRED = -1e18
-N_EXP_LISTS = 100
-DEFAULT_MAXCONNS = 3_000_000
-#: seconds between sweeps of the whole table, and the pause when a round ran out of budget
-DEFAULT_SWEEP_INTERVAL = 20.0
-MIN_SWEEP_INTERVAL = 0.2
 
 _INVALID_CT = (CS_INVALID | CS_TRACKED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 _EST_TRK = CS_ESTABLISHED | CS_TRACKED
@@ -139,29 +129,9 @@ def _orig_tuple(key: tuple[int, ...]) -> tuple[int, int, int, int, int, int, int
     return proto, key[2], key[4], 0, 0, tps, tpd
 
 
-class Conntrack(ConntrackOps):
+class Conntrack(ConnTable, ConntrackOps):
     """A userspace connection tracker (one per datapath)."""
 
-    def __init__(self, *, hash_basis: int | None = None, seed: int | None = None) -> None:
-        self._rng = Random(seed)
-        #: per-instance salt of the NAT hash; never 0 (0 means "persistent")
-        self.hash_basis = hash_basis if hash_basis else (self._rng.getrandbits(32) | 1)
-        self._conns: dict[tuple[int, ...], Conn] = {}
-        self._lists: list[list[Conn]] = [[] for _ in range(N_EXP_LISTS)]
-        self._next_list = 0
-        self._next_sweep = 0
-        self._next_sweep_time: float | None = None
-        self.n_conns = 0
-        self.maxconns = DEFAULT_MAXCONNS
-        self.tcp_seq_chk = True
-        self.sweep_interval = DEFAULT_SWEEP_INTERVAL
-        self.limits = ZoneLimits()
-        self.exps = Expectations()
-        self.ipf = Ipf()
-        self._policies: dict[str, TimeoutPolicy] = {}
-        self._zone_policies: dict[int, TimeoutPolicy] = {}
-
-    # ------------------------------------------------------------------ the ct action
     def execute(self, pkt: bytearray, flow: Sequence[int], *, zone: int, commit: bool = False,
                 force: bool = False, nat: Nat | None = None, alg: int = 0,
                 mark: tuple[int, int] | None = None, label: tuple[int, int] | None = None,
@@ -471,10 +441,6 @@ class Conntrack(ConntrackOps):
             return conn
         return None
 
-    def _live(self, key: tuple[int, ...], now: float) -> bool:
-        conn = self._conns.get(key)
-        return conn is not None and now < conn.exp
-
     def _conn_not_found(self, pkt: bytearray, key: tuple[int, ...], l3: int, l4: int, end: int,
                         commit: bool, nat: Nat | None, helper: str | None, ctl: int,
                         exp: Expectation | None, now: float, tp_name: str,
@@ -537,112 +503,5 @@ class Conntrack(ConntrackOps):
             if nc.nat:
                 state |= nat_packet(pkt, l3, l4, end, nc, False, False)
                 modified = True
-        conns = self._conns
-        conns[nc.fwd] = nc
-        conns[nc.rev] = nc
-        self._lists[self._next_list].append(nc)
-        self._next_list = (self._next_list + 1) % N_EXP_LISTS
-        self.n_conns += 1
-        if zl is not None:
-            zl.count += 1
+        self._insert(nc)
         return state, nc, modified
-
-    # ------------------------------------------------------------------ removal, expiry
-    def _clean(self, conn: Conn) -> None:
-        """Remove a connection from the table now (its list entry goes at the next sweep)."""
-        if conn.exp == RECLAIMED:
-            return
-        if conn.alg is not None and conn.alg.helper:
-            self.exps.clean(conn.fwd)
-        conns = self._conns
-        for k in (conn.fwd, conn.rev):
-            if conns.get(k) is conn:
-                del conns[k]
-        zl = conn.zl
-        if zl is not None and zl.active:  # type: ignore[attr-defined]
-            zl.count -= 1  # type: ignore[attr-defined]
-        conn.exp = RECLAIMED
-        self.n_conns -= 1
-
-    def sweep(self, now: float) -> float:
-        """Reclaim expired connections, within a budget; returns when to sweep next.
-
-        Walks the round-robin lists from where the last round stopped; a round stops
-        after more than maxconns/64 entries, and the next one is then due soon.
-        """
-        budget = self.maxconns // 64
-        count = 0
-        next_wake = now + self.sweep_interval
-        i = self._next_sweep
-        lists = self._lists
-        while i < N_EXP_LISTS:
-            if count > budget:
-                next_wake = now + MIN_SWEEP_INTERVAL
-                break
-            lst = lists[i]
-            keep = []
-            for c in lst:
-                if now < c.exp:
-                    keep.append(c)
-                elif c.exp != RECLAIMED:
-                    self._clean(c)
-            count += len(lst)
-            lists[i] = keep
-            i += 1
-        self._next_sweep = i if i < N_EXP_LISTS else 0
-        return next_wake
-
-    def run(self, now: float) -> None:
-        """Periodic housekeeping: the sweeper and the fragment cleaner, when due."""
-        if self._next_sweep_time is None or now >= self._next_sweep_time:
-            self._next_sweep_time = self.sweep(now)
-        if self.ipf.nfrag:
-            # Held fragments also expire here: the fast path skips this per-pass check.
-            self.ipf.expire(now)
-        self.ipf.purge(now)
-
-    def next_deadline(self) -> float | None:
-        """When :meth:`run` next has work to do (None: at the first call)."""
-        return self._next_sweep_time
-
-    # ------------------------------------------------------------------ timeout policies
-    def _policy_for(self, zone: int, name: str) -> TimeoutPolicy:
-        if name:
-            return self._named_policy(name)
-        return self._zone_policies.get(zone, DEFAULT_POLICY)
-
-    def _named_policy(self, name: str) -> TimeoutPolicy:
-        tp = self._policies.get(name)
-        if tp is None:
-            tp = self._policies[name] = TimeoutPolicy(name)
-        return tp
-
-    def set_timeout_policy(self, name: str, values: Mapping[str, int]) -> None:
-        """Create or replace the named policy (missing keys take the defaults)."""
-        tp = TimeoutPolicy(name)
-        tp.update(values)  # validate before touching the live object
-        live = self._named_policy(name)
-        live.t[:] = tp.t
-        live.present = tp.present
-
-    def del_timeout_policy(self, name: str) -> None:
-        """Forget a named policy: connections using it fall back to the defaults."""
-        tp = self._policies.get(name)
-        if tp is not None:
-            tp.reset()
-
-    def set_zone_timeout_policy(self, zone: int, values: Mapping[str, int]) -> None:
-        """``add-zone-tp``: the policy given to connections committed in ``zone``."""
-        name = f"zone{zone}"
-        self.set_timeout_policy(name, values)
-        self._zone_policies[zone] = self._policies[name]
-
-    def del_zone_timeout_policy(self, zone: int) -> None:
-        """``del-zone-tp``: new and existing connections of the zone use the defaults."""
-        tp = self._zone_policies.pop(zone, None)
-        if tp is not None:
-            tp.reset()
-
-    def get_zone_timeout_policy(self, zone: int) -> dict[str, int]:
-        tp = self._zone_policies.get(zone)
-        return tp.values() if tp is not None else {}
