@@ -18,6 +18,7 @@ import struct
 
 from pyvswitch.errors import LocalProtocolError, OFPError
 from pyvswitch.flow import layout as L
+from pyvswitch.flow import ofpacts as A
 from pyvswitch.flow.flowmod import FlowMod, FlowModCommand, GroupMod, GroupModCommand
 from pyvswitch.flow.ofpacts import Bucket, GroupType
 from pyvswitch.openflow.actions import decode_actions, encode_actions
@@ -164,10 +165,32 @@ def decode_of13_flow_mod(r: Reader, version: int) -> FlowMod:
 
 
 # ----------------------------------------------------------------------------- encoding
+#: fields an OpenFlow 1.0 match can express; a ``set_field`` to any other field makes
+#: ovs-ofctl use NXM (OVS ``usable_protocols_exact``)
+_OF10_FIELDS = frozenset((
+    "in_port", "eth_src", "eth_dst", "eth_type", "vlan_tci", "dl_vlan", "vlan_vid",
+    "dl_vlan_pcp", "vlan_pcp", "ip_src", "ip_dst", "nw_proto", "nw_tos", "ip_dscp",
+    "arp_op", "arp_spa", "arp_tpa", "tcp_src", "tcp_dst", "udp_src", "udp_dst",
+    "icmp_type", "icmp_code"))
+
+
+def _actions_need_nxm(acts) -> bool:
+    for a in acts:
+        if isinstance(a, A.SetField):
+            if a.raw is A.SetRaw.SET_FIELD and a.field.name not in _OF10_FIELDS:
+                return True
+        elif isinstance(a, A.WriteMetadata):
+            return True
+        elif isinstance(a, (A.Ct, A.WriteActions)) and _actions_need_nxm(a.actions):
+            return True
+    return False
+
+
 def legacy_flow_format_needed(fm: FlowMod) -> tuple[bool, bool]:
     """What an OpenFlow 1.0 connection must enable before sending ``fm``, as ovs-ofctl
     decides: (NXM flow format, flow_mod table-id extension)."""
-    needs_nxm = bool(fm.cookie_mask) or not of10_expressible(fm.match)
+    needs_nxm = (bool(fm.cookie_mask) or not of10_expressible(fm.match)
+                 or _actions_need_nxm(fm.actions))
     return needs_nxm, fm.table_id is not None
 
 
