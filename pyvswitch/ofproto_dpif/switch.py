@@ -42,8 +42,10 @@ class Switch:
 
     def __init__(self, *, conntrack: Conntrack | None = None,
                  datapath: Datapath | None = None, ofproto_factory=None,
-                 vlan_limit: int = 1) -> None:
-        set_vlan_limit(vlan_limit)
+                 vlan_limit: int | None = None) -> None:
+        if vlan_limit is not None:
+            # process-wide, as OVS's other_config:vlan-limit (whose default is 1)
+            set_vlan_limit(vlan_limit)
         #: makes a bridge's (OFProto, MacLearning); replaceable for tests
         self.ofproto_factory = ofproto_factory or _default_ofproto
         self.conntrack = conntrack if conntrack is not None else Conntrack()
