@@ -87,6 +87,9 @@ class Daemon:
         the reason (the daemon never overwrites it).
         """
         cfg = self.store.load().copy()
+        from pyvswitch.daemon import ofsockets  # OpenFlow: .mgmt sockets and controllers
+
+        ofsockets.attach(self)
         self.apply_config(cfg, save=True)
         self.server = UnixctlServer(self.paths.ctl, self.table, self.sel, self.vlog)
         self.vlog.info("vswitchd", f"pyvswitchd {VERSION} started, control socket "
