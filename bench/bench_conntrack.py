@@ -111,26 +111,40 @@ def rss_kib() -> int:
     return pages * 4
 
 
-def bench_memory(n: int) -> None:
+def bench_memory(n: int, established: bool) -> None:
+    """RSS per connection: SYN-only (SYN_SENT) or full handshakes (ESTABLISHED)."""
     ct = Conntrack(seed=1)
     gc.collect()
-    # Templates per source address (the IP checksum changes), ports patched in place.
+    # Templates per source address (the IP checksum changes), ports patched in place;
+    # TCP checksums are not verified (l4_csum_good), as after a NIC's check.
     per_addr = 60000
-    templates = {}
+    templates: dict[int, tuple[bytearray, ...]] = {}
+    flow = (0,) * 40
     before = rss_kib()
     for i in range(n):
         a = i // per_addr
         tpl = templates.get(a)
         if tpl is None:
-            tpl = templates[a] = tcp_frame(A + a * 256, B, 1, 80, SYN, 1000, 0)
-        struct.pack_into("!H", tpl, 34, 1024 + i % per_addr)
-        res = ct.execute(tpl, (0,) * 40, zone=0, commit=True, now=1.0, l4_csum_good=True)
+            src = A + a * 256
+            tpl = templates[a] = (tcp_frame(src, B, 1, 80, SYN, 1000, 0),
+                                  tcp_frame(B, src, 80, 1, SYNACK, 5000, 1001),
+                                  tcp_frame(src, B, 1, 80, ACK, 1001, 5001))
+        port = 1024 + i % per_addr
+        syn, synack, ack = tpl
+        struct.pack_into("!H", syn, 34, port)
+        res = ct.execute(syn, flow, zone=0, commit=True, now=1.0, l4_csum_good=True)
+        if established:
+            struct.pack_into("!H", synack, 36, port)
+            struct.pack_into("!H", ack, 34, port)
+            ct.execute(synack, flow, zone=0, commit=True, now=1.0, l4_csum_good=True)
+            res = ct.execute(ack, flow, zone=0, commit=True, now=1.0, l4_csum_good=True)
         if i == 0:
-            assert res.ct[0] == 0x21, res
+            assert res.ct[0] == (0x22 if established else 0x21), res
     gc.collect()
     after = rss_kib()
     assert ct.get_nconns() == n
-    print(f"memory: {n:,} connections, RSS +{(after - before) / 1024:.0f} MiB, "
+    kind = "established" if established else "SYN_SENT"
+    print(f"memory: {n:,} {kind} connections, RSS +{(after - before) / 1024:.0f} MiB, "
           f"{(after - before) * 1024 / n:.0f} bytes/connection")
 
 
@@ -139,11 +153,13 @@ def main() -> None:
     ap.add_argument("--packets", type=int, default=200_000)
     ap.add_argument("--conns", type=int, default=30_000)
     ap.add_argument("--mem-conns", type=int, default=1_000_000)
+    ap.add_argument("--mem-established", action="store_true",
+                    help="measure memory with full handshakes instead of SYNs only")
     args = ap.parse_args()
     bench_established(args.packets)
     bench_new(args.conns)
     if args.mem_conns:
-        bench_memory(args.mem_conns)
+        bench_memory(args.mem_conns, args.mem_established)
 
 
 if __name__ == "__main__":
