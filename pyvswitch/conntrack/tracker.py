@@ -236,6 +236,10 @@ class Conntrack(ConnTable, ConntrackOps):
                                             now, timeout_policy, False)
                     return _tnew(CtResult, ((state, zone, conn.mark, conn.label, 6, fwd[2],
                                              fwd[4], 0, 0, fwd[3], fwd[5]), False, None))
+        if not isinstance(pkt, bytearray):
+            # Read-only input: rewrites (NAT, FTP) then happen on a copy the caller never
+            # sees, but the packet path must not fail.
+            pkt = bytearray(pkt)
         if not (n >= 34 and pkt[12] == 8 and pkt[13] == 0 and not (pkt[20] & 0x3F or pkt[21])):
             ipf = self.ipf
             res = ipf.process(pkt, zone, flow[RECIRC_ID], now)

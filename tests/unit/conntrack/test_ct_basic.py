@@ -34,6 +34,7 @@ from .ctutil import (
     TcpSession,
     dump,
     eth,
+    flow_of,
     icmp_echo,
     icmp_error,
     ip4,
@@ -364,3 +365,12 @@ def test_named_timeout_policy(ct):
     assert dump(ct, now=1.9) and not dump(ct, now=2.0)
     with pytest.raises(Exception, match="unknown timeout policy attribute"):
         ct.set_timeout_policy("bad", {"nope": 1})
+
+
+def test_bytes_input_is_accepted(ct):
+    from pyvswitch.flow.ofpacts import NAT_F_SRC, Nat
+
+    pkt = bytes(udp(A, B, 1, 2))
+    nat = Nat(NAT_F_SRC, False, ip4("203.0.113.1"), ip4("203.0.113.1"))
+    r = ct.execute(pkt, flow_of(bytearray(pkt)), zone=0, commit=True, nat=nat, now=0.0)
+    assert r.ct[0] == NEW | L.CS_SRC_NAT
