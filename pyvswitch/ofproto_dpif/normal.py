@@ -18,6 +18,7 @@ from pyvswitch.ofproto_dpif.ports import OFPPC_NO_FLOOD, XPort
 from pyvswitch.ofproto_dpif.trace_tree import NodeType
 from pyvswitch.ofproto_dpif.trace_values import format_mac
 from pyvswitch.ofproto_dpif.xlate_ctx import XlateCtx
+from pyvswitch.types import OFPP_CONTROLLER, OFPP_NONE
 
 _VLAN_TPIDS = (L.ETH_TYPE_VLAN_8021Q, L.ETH_TYPE_VLAN_8021AD)
 _ETH_ALL = (1 << 48) - 1
@@ -47,6 +48,8 @@ def _xvlan_put(flow: list[int], xvlan: XVlan) -> None:
 
 
 def _input_vid_ok(ctx: XlateCtx, vid: int, port: XPort) -> bool:
+    if port.dp_port < 0:
+        return True  # the controller's pseudo port carries any VLAN
     mode = port.vlan_mode
     if mode == "access":
         if vid:
@@ -127,10 +130,16 @@ def xlate_normal(ctx: XlateCtx) -> None:
     wc[L.VLAN_TCI] |= L.VLAN_VID_MASK | L.VLAN_CFI
     bridge = ctx.bridge
     in_port = bridge.xports.get(flow[L.IN_PORT])
+    none_bundle = False
     if in_port is None:
-        ctx.report_error(f"received packet on unknown port {flow[L.IN_PORT]}")
-        ctx.report(NodeType.WARN, "no input bundle, dropping")
-        return
+        if flow[L.IN_PORT] in (OFPP_CONTROLLER, OFPP_NONE):
+            # traffic a controller sources: any VLAN, nothing learned
+            in_port = XPort("", flow[L.IN_PORT], -1)
+            none_bundle = True
+        else:
+            ctx.report_error(f"received packet on unknown port {flow[L.IN_PORT]}")
+            ctx.report(NodeType.WARN, "no input bundle, dropping")
+            return
     if flow[L.VLAN_TPID] in _VLAN_TPIDS and not flow[L.VLAN_TCI] & L.VLAN_CFI:
         if ctx.xin.packet is not None:
             ctx.report_error(f"dropping packet with partial VLAN tag received on port "
@@ -143,16 +152,16 @@ def xlate_normal(ctx: XlateCtx) -> None:
         return
     xvlan = _input_translate(in_port, in_xvlan)
     vlan = xvlan[0][1]
-    if _is_reserved(flow[L.ETH_DST]):
+    if not none_bundle and _is_reserved(flow[L.ETH_DST]):
         ctx.report(NodeType.DETAIL, "packet has reserved destination MAC, dropping")
         return
     is_grat_arp = _is_gratuitous_arp(flow, wc)
     src = flow[L.ETH_SRC]
-    if ctx.xin.allow_side_effects:
-        if learn_mac(ctx, in_port, src, vlan, is_grat_arp):
+    if not none_bundle:
+        if ctx.xin.allow_side_effects and learn_mac(ctx, in_port, src, vlan, is_grat_arp):
             ctx.report(NodeType.DETAIL, f"learned that {format_mac(src)} is on port "
                        f"{in_port.name} in VLAN {vlan}")
-    ctx.out_normal.append((in_port.ofport, src, vlan))
+        ctx.out_normal.append((in_port.ofport, src, vlan))
 
     ml = bridge.ml
     dst_port = ml.lookup(vlan, flow[L.ETH_DST], ctx.now) if not flow[L.ETH_DST] >> 40 & 1 \
