@@ -69,7 +69,7 @@ def do_xlate_actions(ctx: XlateCtx, ofpacts: tuple[object, ...] | list[object],
     handlers = HANDLERS
     while i < n:
         a = ofpacts[i]
-        if ctx.error is not XlateError.OK:
+        if ctx.error is not _OK:
             break
         if ctx.exit:
             if ctx.freezing:
@@ -91,7 +91,7 @@ def do_xlate_actions(ctx: XlateCtx, ofpacts: tuple[object, ...] | list[object],
             i += 1
         elif r:
             return
-        if ctx.error is XlateError.OK and ctx.exit and not ctx.frozen_actions:
+        if ctx.exit and ctx.error is _OK and not ctx.frozen_actions:
             freeze_unroll_actions(ctx, ofpacts, i)
             break
         i += 1
@@ -99,6 +99,7 @@ def do_xlate_actions(ctx: XlateCtx, ofpacts: tuple[object, ...] | list[object],
 
 _CONTINUE = object()
 _SKIP_NEXT = object()
+_OK = XlateError.OK
 
 
 def _put_unroll(ctx: XlateCtx) -> None:

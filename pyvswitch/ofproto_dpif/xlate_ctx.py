@@ -138,9 +138,10 @@ class XlateCtx:
         self.bridge = xin.bridge
         self.flow = xin.flow
         self.orig = tuple(xin.flow)
-        self.base = list(xin.flow)
-        # the datapath does not keep tunnel metadata unless an action sets it again
-        self.base[L.TUN_ID] = self.base[L.TUN_SRC] = self.base[L.TUN_DST] = 0
+        self.base = base = list(xin.flow)
+        if base[L.TUN_DST] or base[L.TUN_ID]:
+            # the datapath does not keep tunnel metadata unless an action sets it again
+            base[L.TUN_ID] = base[L.TUN_SRC] = base[L.TUN_DST] = 0
         self.wc = [0] * L.N_FLOW
         self.odp: list[object] = []
         self.trace = xin.trace
