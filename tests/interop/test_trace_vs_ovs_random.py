@@ -25,6 +25,7 @@ from pyvswitch.ofproto_dpif.xlate_ctx import XlateIn
 
 from .test_trace_vs_ovs import (
     DEFAULT_PORTS,
+    FIREWALL,
     action_effects,
     our_switch,
     passes,
@@ -60,6 +61,18 @@ PIPELINES = {
         "priority=1,actions=output:2",
     ],
     "normal": ["actions=NORMAL"],
+    "firewall": FIREWALL,
+    "nat-select": [
+        "table=0,priority=10,ip,ct_state=-trk,actions=ct(zone=2,nat,table=1)",
+        "table=0,priority=5,arp,actions=group:1",
+        "table=1,ip,ct_state=+trk+new,tcp,actions=ct(commit,zone=2,"
+        "nat(src=203.0.113.1)),output:2",
+        "table=1,ip,ct_state=+trk+new,udp,actions=ct(commit,zone=2),group:2",
+    ],
+}
+GROUPS = {
+    "nat-select": ["group_id=1,type=all,bucket=output:2,bucket=output:3",
+                   "group_id=2,type=select,bucket=output:2,bucket=output:3"],
 }
 
 MACS = ["50:54:00:00:00:01", "50:54:00:00:00:02", "50:54:00:00:00:03",
@@ -149,8 +162,9 @@ def ovs_actions(real_ovs, pkt: bytes) -> str:
 @pytest.mark.parametrize("name", sorted(PIPELINES))
 def test_packets_inside_our_megaflow_get_the_same_actions_from_ovs(real_ovs, name):
     flows = PIPELINES[name]
-    real_ovs.setup(DEFAULT_PORTS, flows, [], False)
-    _sw, br = our_switch(DEFAULT_PORTS, flows, [])
+    groups = GROUPS.get(name, [])
+    real_ovs.setup(DEFAULT_PORTS, flows, groups, False)
+    _sw, br = our_switch(DEFAULT_PORTS, flows, groups)
     rng = random.Random(f"megaflow-{name}")
     for _ in range(40):
         a = random_packet(rng)
