@@ -251,9 +251,11 @@ class Conntrack(ConnTable, ConntrackOps):
                     coverage.inc("conntrack_ipf_invalid")
                     return CtResult((CS_INVALID | CS_TRACKED, zone) + _INVALID_CT[2:])
                 whole = res.reassembled
-                assert whole is not None
+                if whole is None:
+                    return CtResult((CS_INVALID | CS_TRACKED, zone) + _INVALID_CT[2:])
+                # A fragment's checksum flag says nothing of the whole datagram's L4 sum.
                 r = self._track(whole, flow, state, zone, commit, force, nat, alg, mark,
-                                label, now, l4_csum_good, timeout_policy)
+                                label, now, False, timeout_policy)
                 ipf.postprocess(res.frags, whole)
                 if ipf.nfrag:
                     ipf.expire(now)
