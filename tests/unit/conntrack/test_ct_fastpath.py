@@ -49,7 +49,7 @@ step = st.tuples(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(st.lists(step, max_size=25), st.sampled_from([None, 0, 3, 14]),
        st.sampled_from([None, 0, 7]), st.booleans())
 def test_fast_and_general_paths_agree(steps, ws_c, ws_s, seq_chk):

@@ -102,7 +102,7 @@ def check_table(ct, now):
         assert zl.count == sum(1 for c in members if c.zl is zl)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(packets, actions), min_size=1, max_size=30), st.booleans())
 def test_random_sequences_keep_the_table_consistent(steps, with_limit):
     ct = Conntrack(seed=11)
