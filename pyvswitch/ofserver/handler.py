@@ -25,7 +25,7 @@ from pyvswitch import coverage
 from pyvswitch.errors import OFPError
 from pyvswitch.flow import layout as L
 from pyvswitch.flow.extract import DEFAULT_MD, flow_extract
-from pyvswitch.flow.flowmod import FlowMod, FlowModCommand, GroupMod
+from pyvswitch.flow.flowmod import OFPFF_RESET_COUNTS, FlowMod, FlowModCommand, GroupMod
 from pyvswitch.flow.match import Match
 from pyvswitch.ofproto import validate
 from pyvswitch.ofserver import features
@@ -224,6 +224,10 @@ class Handler:
             raise OFPError("OFPFMFC_BAD_TABLE_ID", "table 0xff is only valid for deletes")
         if not deleting and fm.buffer_id != OFP_NO_BUFFER:
             raise OFPError("OFPBRC_BUFFER_UNKNOWN", "the switch buffers no packets")
+        if conn.version == OFP10_VERSION and cmd is FlowModCommand.ADD:
+            # OpenFlow 1.0 (and 1.1): an add always resets the counters of the flow it
+            # replaces (OVS ``ofputil_decode_flow_mod_flags``)
+            fm.flags |= OFPFF_RESET_COUNTS
         self.mgr.bridge.handle_flow_mod(fm, now,
                                         strict_consistency=conn.version > OFP10_VERSION)
 
