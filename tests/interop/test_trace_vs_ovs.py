@@ -412,6 +412,23 @@ CASES = [
     Case("learn-trace", ["actions=learn(table=1,priority=100,NXM_OF_VLAN_TCI[0..11],"
                          "NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],load:NXM_OF_IN_PORT[]->"
                          "NXM_NX_REG0[0..15],output:NXM_OF_IN_PORT[]),output:2"], TCP),
+    Case("ipv6-set", ["ipv6,actions=set_field:2001:db8::99->ipv6_dst,output:2"], TCP6,
+         of13=True),
+    Case("udp-set", ["udp,actions=mod_tp_dst:99,output:2"], UDP.replace("nw_ttl=1", "nw_ttl=9")),
+    Case("pkt-mark-match", ["pkt_mark=0x5,actions=output:2", "priority=1,actions=drop"],
+         TCP + ",pkt_mark=5"),
+    Case("ct-mark-after-recirc", [
+        "table=0,ip,actions=ct(table=1,zone=3)",
+        "table=1,ip,ct_mark=0x1/0x1,actions=output:2",
+        "table=1,ip,ct_label=0x5,actions=output:3",
+        "table=1,priority=1,actions=drop"], TCP),
+    Case("controller-action-set", ["ip,actions=write_actions(output:CONTROLLER)"], TCP,
+         of13=True),
+    Case("controller-in-group", ["ip,actions=group:1"], TCP,
+         groups=["group_id=1,type=all,bucket=output:CONTROLLER,bucket=output:2"]),
+    Case("table-miss-continue-normal", ["table=0,ip,actions=goto_table:1",
+                                         "table=1,tcp,tp_dst=81,actions=output:2"], TCP,
+         of13=True),
     Case("exit-note", ["ip,actions=note:01.02,output:2,exit,output:3"], TCP),
     Case("table-miss", ["table=0,ip,actions=resubmit(,3)"], TCP),
 ]
