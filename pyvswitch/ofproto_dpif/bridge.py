@@ -28,14 +28,13 @@ from pyvswitch.flow.flow_text import (
 )
 from pyvswitch.flow.flowmod import FlowMod, FlowModCommand, FlowStats, GroupMod, GroupModCommand
 from pyvswitch.flow.ofpacts import GroupDesc
+from pyvswitch.ofproto.ports import OFPPS_LINK_DOWN
 from pyvswitch.ofproto_dpif.ports import XPort
 from pyvswitch.ofproto_dpif.xlate import MISS_DEFAULT
 
 if TYPE_CHECKING:
     from pyvswitch.ofproto_dpif.switch import Switch
 
-_OFPPC_PORT_DOWN = 1 << 0
-_OFPPS_LINK_DOWN = 1 << 0
 
 
 class Bridge:
@@ -131,9 +130,9 @@ class Bridge:
             self.ofproto.mod_port(xport.ofport, config, 0xFFFFFFFF if mask is None else mask)
         if may_enable is not None:
             info = self.ofproto.ports[xport.ofport]
-            state = info.state & ~_OFPPS_LINK_DOWN
+            state = info.state & ~OFPPS_LINK_DOWN
             if not may_enable:
-                state |= _OFPPS_LINK_DOWN
+                state |= OFPPS_LINK_DOWN
             self.ofproto.set_port_state(xport.ofport, state)
         self.sync()
 

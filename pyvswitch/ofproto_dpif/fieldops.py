@@ -142,11 +142,6 @@ def field_write(flow: list[int], field: Field, value: int, mask: int) -> None:
         flow[slot] = (flow[slot] & ~(m << shift)) | (v << shift)
 
 
-def sf_format_value(flow: list[int], sf: SubField) -> str:
-    """How the trace reports a subfield's new value ("NXM_NX_REG2[] is now 0x5")."""
-    return hex(sf_read(flow, sf))
-
-
 # Fields whose setting also makes translation look at nw_proto (OVS
 # ``mf_set_mask_l3_prereqs``): for IP packets the L3 fields, for ARP the ARP fields.
 _L3_IP_FIELDS = frozenset(

@@ -5,7 +5,7 @@ VLAN mode follows ``vswitchd/bridge.c`` and ``bundle_set``: an explicit ``vlan_m
 wins; otherwise a port with a ``tag`` is an access port and any other port is a trunk.
 Native modes always trunk their own VLAN and never VLAN 0.
 
-Layer: ofproto_dpif.  Imports: errors.
+Layer: ofproto_dpif.  Imports: errors, ofproto.ports (the OFPPC_* bits).
 """
 
 from __future__ import annotations
@@ -13,15 +13,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pyvswitch.errors import ConfigError
+from pyvswitch.ofproto.ports import (
+    OFPPC_NO_FLOOD,
+    OFPPC_NO_FWD,
+    OFPPC_NO_PACKET_IN,
+    OFPPC_NO_RECV,
+    OFPPC_PORT_DOWN,
+)
 
 VLAN_MODES = ("access", "trunk", "native-tagged", "native-untagged")
 
-# OpenFlow port config bits (OFPPC_*), as ofproto keeps them
-OFPPC_PORT_DOWN = 1 << 0
-OFPPC_NO_RECV = 1 << 2
-OFPPC_NO_FWD = 1 << 5
-OFPPC_NO_PACKET_IN = 1 << 6
-OFPPC_NO_FLOOD = 1 << 4  # OpenFlow 1.0 bit; ofproto keeps it for 1.3 ports too
+__all__ = ["OFPPC_NO_FLOOD", "OFPPC_NO_FWD", "OFPPC_NO_PACKET_IN", "OFPPC_NO_RECV",
+           "OFPPC_PORT_DOWN", "VLAN_MODES", "XPort", "make_vlan_config"]
 
 
 @dataclass(slots=True)

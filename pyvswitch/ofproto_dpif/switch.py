@@ -24,7 +24,7 @@ from pyvswitch.ofproto_dpif.bridge import Bridge
 from pyvswitch.ofproto_dpif.ports import XPort, make_vlan_config
 from pyvswitch.ofproto_dpif.recirc import RecircTable
 from pyvswitch.ofproto_dpif.revalidate import push_stats, revalidate
-from pyvswitch.ofproto_dpif.upcall import MegaflowOwner, UpcallHandler, translation_flow
+from pyvswitch.ofproto_dpif.upcall import MegaflowOwner, UpcallHandler
 from pyvswitch.ofproto_dpif.xlate import xlate_actions
 from pyvswitch.ofproto_dpif.xlate_ctx import XlateIn
 from pyvswitch.packet.headers import set_vlan_limit
@@ -281,9 +281,6 @@ class Switch:
             for rid in dead:
                 self.recirc.free(rid)
         return len(dead)
-
-    def translation_flow(self, bridge: Bridge, key: Sequence[int]) -> list[int] | None:
-        return translation_flow(bridge, tuple(key))
 
     def pop_events(self, bridge: str) -> list[object]:
         return self._bridge(bridge).pop_events()

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyvswitch.flow.actions_text import format_actions
+from pyvswitch.flow.match_text import format_match
+
 
 def c_hex(v: int) -> str:
     """C's ``%#x``: "0" for zero, "0x.." otherwise."""
@@ -22,8 +25,6 @@ def format_ofpact(a: object) -> str:
     own = getattr(a, "trace_text", None)
     if own is not None:
         return own()
-    from pyvswitch.flow.actions_text import format_actions
-
     return format_actions((a,))
 
 
@@ -34,6 +35,4 @@ def format_ofpacts(actions: tuple[object, ...] | list[object]) -> str:
 def format_rule_match(match: Any) -> str:
     if match is None or match.is_catchall():
         return ""
-    from pyvswitch.flow.match_text import format_match
-
     return format_match(match)

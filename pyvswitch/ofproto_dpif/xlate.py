@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from pyvswitch.flow import layout as L
+from pyvswitch.flow.ofpacts import Ct as OfCt
 from pyvswitch.flow.ofpacts import (
-    ControllerReason,
     CtClear,
     DecTtl,
     Group,
@@ -23,7 +23,6 @@ from pyvswitch.flow.ofpacts import (
     PopVlan,
     PushVlan,
 )
-from pyvswitch.flow.ofpacts import Ct as OfCt
 from pyvswitch.flow.ofpacts import Resubmit as OfResubmit
 from pyvswitch.ofproto_dpif import xlate_actions as XA
 from pyvswitch.ofproto_dpif.fieldops import is_ip_any
@@ -223,20 +222,6 @@ def xlate_table_action(ctx: XlateCtx, in_port: int, table_id: int, may_packet_in
     ctx.table_id = old_table_id
 
 
-def xlate_recursively(ctx: XlateCtx, rule: Any, deepens: bool, is_last: bool) -> None:
-    old_rule, old_cookie = ctx.rule, ctx.rule_cookie
-    ctx.resubmits += 1
-    if deepens:
-        ctx.depth += 1
-    ctx.rule = rule
-    ctx.rule_cookie = rule.cookie
-    XA.do_xlate_actions(ctx, rule.actions, is_last, False)
-    ctx.rule_cookie = old_cookie
-    ctx.rule = old_rule
-    if deepens:
-        ctx.depth -= 1
-
-
 # ----------------------------------------------------------------------- action sets
 _SLOT_ORDER = (PopVlan, PushVlan, DecTtl)  # single-instance actions, in spec order
 _FINAL_ORDER = (OfCt, CtClear, OfResubmit, Output, Group)  # later wins
@@ -398,7 +383,3 @@ def _finish(ctx: XlateCtx) -> XlateOut:
         rules=ctx.out_rules, groups=ctx.out_groups, normal=ctx.out_normal,
         recircs=ctx.out_recircs, avoid_caching=ctx.avoid_caching, tables=ctx.out_tables,
     )
-
-
-def controller_reason_value(reason: ControllerReason) -> int:
-    return reason.value

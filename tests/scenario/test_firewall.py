@@ -3,7 +3,7 @@ are committed in zone 1; from the outside only established and related traffic
 comes back; a new inbound SYN is dropped.  Plus zones and source NAT."""
 
 import pytest
-from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, UDPerror
+from scapy.layers.inet import ICMP, IP, TCP, IPerror, UDPerror
 from scapy.layers.l2 import Ether
 
 from pyvswitch.flow import layout as L
@@ -136,5 +136,3 @@ def test_source_nat_and_reply():
              and f.key[L.IN_PORT] == 1)
     assert f.mask[L.CT_STATE] == 0 and f.mask[L.NW_SRC] == 0
 
-
-_ = UDP  # scapy layer used implicitly by UDPerror parsing

@@ -1,7 +1,7 @@
 """Multi-table pipelines: revalidation after rule changes, learn, groups, packet-ins,
 header rewrites, statistics and timeouts, packet-out, traces with a packet."""
 
-from scapy.layers.inet import IP, TCP, UDP
+from scapy.layers.inet import IP, TCP
 from scapy.layers.l2 import Dot1Q, Ether
 
 from pyvswitch.flow import layout as L
@@ -218,8 +218,6 @@ def test_recirculation_without_context_drops():
     out = xlate_actions(XlateIn(sw.bridge("br0"), key_flow, 1.0))
     assert out.error is XlateError.NO_RECIRCULATION_CONTEXT and out.actions == ()
 
-
-_ = UDP
 
 
 def test_table_lookup_counters_include_cached_packets():
