@@ -14,7 +14,7 @@ Bucket weights: ovs-ofctl gives non-select buckets weight 0 and select buckets w
 unless told otherwise; our ``Bucket`` defaults to 1, so a weight of 1 on a non-select
 group is taken as "unset" and only larger weights are refused.
 
-Layer: ofproto.  Imports: flow, errors, types, ofproto.rule.
+Layer: ofproto.  Imports: flow, errors, types.
 """
 
 from __future__ import annotations

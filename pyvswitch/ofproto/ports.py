@@ -10,7 +10,7 @@ used, then numbers freed more than an hour ago, and only then the least recently
 one -- so that a deleted port's number is not immediately given to a new port that old
 flows would then forward to.  The port named like the bridge is its LOCAL port.
 
-Layer: ofproto.  Imports: types, errors.
+Layer: ofproto.  Imports: types.
 """
 
 from __future__ import annotations

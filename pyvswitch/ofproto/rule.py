@@ -10,7 +10,7 @@ added (kept across modifies), ``modified`` when it was last added or modified (t
 timeout and ``hard_age`` count from it), ``used`` when a packet last hit it (the idle
 timeout and ``idle_age`` count from it; it starts at ``modified``).
 
-Layer: ofproto.  Imports: flow.
+Layer: ofproto.  Imports: flow, types.
 """
 
 from __future__ import annotations
