@@ -138,7 +138,7 @@ def _d_hello(r: Reader, h: Header, state: SessionState | None) -> Hello:
 def _e_hello(m: Hello, version: int, xid: int) -> bytes:
     if not m.versions:
         return HEADER.pack(version, 0, 8, xid)
-    top = max(m.versions)
+    top = min(max(m.versions), 0xFF)
     body = b""
     if m.versions != frozenset(range(1, top + 1)):
         words = [0] * (top // 32 + 1)
@@ -267,6 +267,8 @@ def decode(data: bytes | bytearray | memoryview, state: SessionState | None = No
     if h.length != len(data):
         raise OFPError("OFPBRC_BAD_LEN", f"header says {h.length} bytes, got {len(data)}")
     if h.version not in SUPPORTED_VERSIONS:
+        if h.type == OFPT.HELLO:  # HELLO looks the same in every version
+            return _d_hello(Reader(bytes(data), 8, h.length), h, state)
         raise OFPError("OFPBRC_BAD_VERSION", f"OpenFlow version {h.version:#x}")
     t = ofpt_from_wire(h.version, h.type)
     decoder = _DECODERS.get(t) if t is not None else None

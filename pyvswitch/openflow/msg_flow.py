@@ -405,19 +405,19 @@ def pull_group_props(r: Reader) -> str:
             raise OFPError("OFPBPC_BAD_LEN", f"property length {plen}")
         payload = r.take(plen - 4, "group property")
         r.skip(min(pad8(plen), r.remaining))
-        if ptype != 0xFFFF or len(payload) < 32:
+        if ptype != 0xFFFF or len(payload) < 36:
             raise OFPError("OFPBPC_BAD_TYPE", f"unknown group property {ptype}")
         exp, exp_type = struct.unpack_from("!II", payload, 0)
         if exp != NTR_VENDOR_ID or exp_type != NTRT_SELECTION_METHOD:
             raise OFPError("OFPBPC_BAD_EXPERIMENTER", f"group property vendor {exp:#x}")
-        method = payload[8:24].split(b"\0", 1)[0].decode("ascii", "replace")
+        method = payload[12:28].split(b"\0", 1)[0].decode("ascii", "replace")
     return method
 
 
 def put_group_props(out: bytearray, method: str) -> None:
     if method:
         raw = method.encode("ascii")[:15]
-        out += struct.pack("!HHII16sQ", 0xFFFF, 40, NTR_VENDOR_ID, NTRT_SELECTION_METHOD,
+        out += struct.pack("!HHII4x16sQ", 0xFFFF, 40, NTR_VENDOR_ID, NTRT_SELECTION_METHOD,
                            raw, 0)
 
 
