@@ -439,6 +439,9 @@ def attach(daemon: Any) -> OpenFlowServer:
     """
     server = OpenFlowServer(daemon.switch, daemon.paths.rundir, daemon.sel,
                             DaemonHost(daemon), daemon.clock)
+    levels = getattr(daemon.vlog, "levels", None)
+    if isinstance(levels, dict) and "ofproto" in levels:
+        levels.setdefault("connmgr", list(levels["ofproto"]))  # our log module
     daemon.periodic.append(server.run)
     apply_config = daemon.apply_config
     transact = daemon.transact
