@@ -170,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                  "skipped": [], "failures": [], "micro": [], "system": []}
     prog = Progress(0.0, a.quiet)
     old_term = signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with it ignored
     pf = system.Preflight()
     interrupted = False
     try:
@@ -179,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         if a.only != "micro":
             prog.say("system part: checking root, tools, OVS and the switch drivers")
             pf = system.preflight(a.suts.split(","), install=not a.no_install,
-                                  reuse_running=a.reuse_running, log=prog.say)
+                                  reuse_running=a.reuse_running, log=prog.say,
+                                  pyvs_env=system.pyvswitch_dirs(out / "pyvswitchd-log"))
             raw["meta"].update(pf.meta)
             if pf.fatal:
                 raw["skipped"].append(f"system benchmarks: {pf.fatal}")
@@ -201,9 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         for i, (rnd, x) in enumerate(plan, 1):
             if isinstance(x, system.Step):
                 prog.step(i, len(plan), rnd, a.rounds, f"system {x.label}")
-                recs, err = system.run_step(x, duration=a.duration, round_no=rnd,
-                                            scratch=scratch, on_line=prog.detail)
-                raw["system"] += recs
+                err = system.run_step(x, duration=a.duration, round_no=rnd, scratch=scratch,
+                                      on_line=prog.detail, sink=raw["system"])
                 if err:
                     raw["failures"].append({"round": rnd, "step": x.label, "error": err})
                     prog.detail(f"FAILED: {err}")

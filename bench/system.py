@@ -207,9 +207,13 @@ def _driver_file(key: str, shared: Path) -> tuple[Path | None, dict[str, str]]:
     return (f.resolve(), {}) if f.is_file() else (None, {})
 
 
-def probe_driver(key: str, shared: Path) -> Driver | str:
-    """A usable ``Driver`` or the reason it is not."""
+def probe_driver(key: str, shared: Path, pyvs_env: dict[str, str] | None = None
+                 ) -> Driver | str:
+    """A usable ``Driver`` or the reason it is not.  ``pyvs_env`` (run, database and log
+    directories) goes to pyvswitch's drivers, so that our daemon never meets another one."""
     path, env = _driver_file(key, shared)
+    if path is not None and key.startswith("pyvswitch") and pyvs_env:
+        env = {**pyvs_env, **env}
     if path is None:
         where = "bench/sut/ or the shared kit's sut/" if key.startswith("pyvswitch") else \
             f"{shared}/sut/"
@@ -289,7 +293,16 @@ class Preflight:
     fatal: str | None = None                          # the whole system part cannot run
 
 
-def preflight(keys: list[str], *, install: bool, reuse_running: bool, log: Log) -> Preflight:
+def pyvswitch_dirs(logdir: Path) -> dict[str, str]:
+    """Private directories for the pyvswitchd this run starts (short paths: the control
+    socket lives in the run directory); the log goes with the results."""
+    base = Path(f"/tmp/d-bench-pyvs-{os.getpid()}")
+    return {"PYVS_RUNDIR": str(base / "run"), "PYVS_DBDIR": str(base / "db"),
+            "PYVS_LOGDIR": str(logdir)}
+
+
+def preflight(keys: list[str], *, install: bool, reuse_running: bool, log: Log,
+              pyvs_env: dict[str, str] | None = None) -> Preflight:
     """Check (and install, if allowed) everything the system part needs, and decide which
     drivers run.  Never starts a switch."""
     pf = Preflight()
@@ -323,7 +336,7 @@ def preflight(keys: list[str], *, install: bool, reuse_running: bool, log: Log) 
     pf.meta["shared_bench"] = str(shared)
     pyvs_why = _pyvswitch_ready() if any(_kind(k) == "pyvswitch" for k in keys) else None
     for key in keys:
-        d = probe_driver(key, shared)
+        d = probe_driver(key, shared, pyvs_env)
         if isinstance(d, str):
             pf.skipped.append(d)
             continue
@@ -407,9 +420,10 @@ def estimate(step: Step, duration: float) -> float:
 
 # ----------------------------------------------------------------------------- run
 def run_step(step: Step, *, duration: float, round_no: int, scratch: Path,
-             on_line: Callable[[str], None]) -> tuple[list[dict], str | None]:
-    """Run one configuration through the shared ``bench.sh``; return its run records
-    (``runtest.py``'s JSON lines, annotated) and an error text if it failed as a whole."""
+             on_line: Callable[[str], None], sink: list[dict]) -> str | None:
+    """Run one configuration through the shared ``bench.sh``; append its run records
+    (``runtest.py``'s JSON lines, annotated) to ``sink`` -- also those finished before a
+    Ctrl-C -- and return an error text if it failed as a whole."""
     shared = shared_dir()
     out = scratch / f"sys-{round_no}-{step.driver.name}-{step.mode}-{time.monotonic_ns()}.jsonl"
     cmd = ["bash", str(shared / "bench.sh"), "-s", str(step.driver.path), "-m", step.mode,
@@ -425,26 +439,35 @@ def run_step(step: Step, *, duration: float, round_no: int, scratch: Path,
         on_line(s)
 
     err = None
+    cut_short = False  # stopped by the time bound or Ctrl-C, not ended by itself
+    n = len(sink)
     try:
         rc = spawn(cmd, step_timeout(step, duration), line, env)
         if rc != 0:
             err = f"bench.sh exited with status {rc}: " + " | ".join(tail[-3:])
     except subprocess.TimeoutExpired:
         err = f"bench.sh stopped after {step_timeout(step, duration):.0f} s (time bound)"
-    recs = []
-    if out.exists():
-        for text in out.read_text().splitlines():
-            try:
-                r = json.loads(text)
-            except ValueError:
-                continue
-            r.update(suite_round=round_no, driver=str(step.driver.path),
-                     driver_env=dict(step.driver.env), kind=step.driver.kind)
-            recs.append(r)
-        out.unlink()
-    if err and not recs:
+        cut_short = True
+    except KeyboardInterrupt:
+        err, cut_short = "interrupted", True
+        raise
+    finally:
+        if out.exists():
+            for text in out.read_text().splitlines():
+                try:
+                    r = json.loads(text)
+                except ValueError:
+                    continue
+                r.update(suite_round=round_no, driver=str(step.driver.path),
+                         driver_env=dict(step.driver.env), kind=step.driver.kind)
+                sink.append(r)
+            out.unlink()
+        if cut_short and len(sink) > n and "error" not in sink[-1]:
+            # the run in progress when the step was cut short measured a shorter time
+            sink[-1]["error"] = f"partial run: {err}"
+    if err and len(sink) == n:
         err = "no results: " + err
-    return recs, err
+    return err
 
 
 def _netns_list() -> list[str]:
@@ -484,6 +507,10 @@ def cleanup(started: list[Driver], log: Log) -> None:
             d.call(shared, "sut_shutdown", 120)
         except subprocess.TimeoutExpired:
             log(f"cleanup: {d.name}: sut_shutdown timed out")
+    for d in started:  # the private run/database directories of our pyvswitchd
+        run = dict(d.env).get("PYVS_RUNDIR", "")
+        if run.startswith("/tmp/d-bench-pyvs-"):
+            shutil.rmtree(Path(run).parent, ignore_errors=True)
     try:
         r = subprocess.run(["bash", str(shared / "cleanup.sh")], capture_output=True,
                            text=True, timeout=180)

@@ -246,6 +246,39 @@ def test_driver_lookup(tmp_path, monkeypatch):
     assert os.environ["PYVS_SHARED_BENCH"] == str(kit)
 
 
+FAKE_BENCH_SH = """while getopts "s:m:t:r:d:o:c:k" o; do case $o in o) OUT=$OPTARG;; esac; done
+echo '{"sut": "ovs-netdev", "test": "ping", "metrics": {"rtt_ms_avg": 0.2}}' >> "$OUT"
+echo "== ping done"
+if [ "$BENCH_ROUND" = 2 ]; then
+    echo '{"sut": "ovs-netdev", "test": "tcp1", "metrics": {"gbit_per_s": 0.1}}' >> "$OUT"
+    sleep 30
+fi
+"""
+
+
+def test_run_step_collects_runs_and_marks_one_cut_short(tmp_path, monkeypatch):
+    kit = _kit(tmp_path / "kit")
+    (kit / "bench.sh").write_text(FAKE_BENCH_SH)
+    monkeypatch.setenv("PYVS_SHARED_BENCH", str(kit))
+    step = system.Step(system.probe_driver("ovs-netdev", system.shared_dir()), "fw", ("ping",))
+    sink, lines = [], []
+    assert system.run_step(step, duration=1, round_no=1, scratch=tmp_path,
+                           on_line=lines.append, sink=sink) is None
+    assert lines == ["== ping done"]
+    assert (sink[0]["suite_round"], sink[0]["kind"], "error" in sink[0]) == (1, "ovs", False)
+    # the time bound stops the step: the runs it finished are kept, the one it was in
+    # the middle of is marked as partial (it measured a shorter time)
+    monkeypatch.setattr(system, "step_timeout", lambda step, duration: 1.0)
+    t0 = time.monotonic()
+    err = system.run_step(step, duration=1, round_no=2, scratch=tmp_path,
+                          on_line=lines.append, sink=sink)
+    assert time.monotonic() - t0 < 20
+    assert "time bound" in err
+    assert [r["test"] for r in sink] == ["ping", "ping", "tcp1"]
+    assert "error" not in sink[1] and sink[2]["error"].startswith("partial run")
+    assert not list(tmp_path.glob("sys-*"))  # the per-step files are consumed
+
+
 def test_micro_output_parsing_is_strict():
     assert micro._number(r"([\d,]+) conn/s", "new: 70,572 conn/s (4.72 us)", "x") == 70572
     with pytest.raises(ValueError, match="output format not understood"):
