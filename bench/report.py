@@ -47,6 +47,7 @@ EXTRA = (
     ("fwcheck", "policy_ok", "policy check (fw blocks outside->inside)", "1=ok", N),
 )
 SPEC = MAIN + EXTRA
+_TICKS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 PAIRS = {"off": ("ovs-netdev", "pyvswitch-nooffload"), "on": ("ovs-netdev-tso", "pyvswitch")}
 
 
@@ -282,13 +283,16 @@ def write_chart(cmp_rows: list[dict], micro_rows: list[dict], path: Path) -> boo
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
     except ImportError:
         return False
     sysr = [r for r in cmp_rows if r["ratio"] and r["main"]]
     mic = [r for r in micro_rows if r["vs_target"]]
     panels = [p for p in (
-        ("pyvswitch / OVS 3.1 (same host offload setting; RTT, memory: lower is better)",
-         [f"{r['label']} [{r['mode']}, offloads {r['host_offload']}]" for r in sysr],
+        ("pyvswitch / OVS 3.1, same run, same host offload setting (green = pyvswitch "
+         "at least as good)",
+         [f"{r['label']}{' (lower is better)' if r['better'] == L else ''} "
+          f"[{r['mode']}, offloads {r['host_offload']}]" for r in sysr],
          [r["ratio"] for r in sysr], [r["wins"] for r in sysr]),
         ("in-process micro-benchmarks vs issue-6 targets (>1 = target met)",
          [r["label"] for r in mic], [r["vs_target"] for r in mic],
@@ -303,14 +307,18 @@ def write_chart(cmp_rows: list[dict], micro_rows: list[dict], path: Path) -> boo
         colours = ["#2e8b57" if w else ("#c0392b" if w is False else "#7f8c8d") for w in ok]
         ax.barh(ys, values, color=colours, height=0.65)
         ax.set_xscale("log")
+        lo, hi = min(values + [1.0]) / 2, max(values + [1.0]) * 3
+        ticks = [t for t in _TICKS if lo <= t <= hi]
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}x"))
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.axvline(1.0, color="black", linewidth=1)
         ax.set_yticks(ys)
         ax.set_yticklabels(labels, fontsize=8)
         ax.set_title(title, fontsize=10)
         for y, v in zip(ys, values):
             ax.text(v, y, f" {v:.2f}x", va="center", fontsize=7)
-        lo, hi = min(values + [1.0]), max(values + [1.0])
-        ax.set_xlim(lo / 2, hi * 3)
+        ax.set_xlim(lo, hi)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
