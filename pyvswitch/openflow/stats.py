@@ -84,7 +84,7 @@ def split_duration(seconds: float) -> tuple[int, int]:
 
 
 def join_duration(sec: int, nsec: int) -> float:
-    return sec + nsec / 1e9
+    return (sec * 1_000_000_000 + nsec) / 1_000_000_000
 
 
 # ----------------------------------------------------------------------------- desc

@@ -236,7 +236,7 @@ def test_bad_instructions():
 
 
 # ----------------------------------------------------------------------------- round trips
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.randoms(use_true_random=False), st.sampled_from([1, 4]))
 def test_random_actions_round_trip(rnd, version):
     match, proto = random_match_text(rnd)

@@ -225,7 +225,7 @@ def test_of10_decoding_is_normalised(data):
 
 
 # ----------------------------------------------------------------------------- round trips
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.randoms(use_true_random=False))
 def test_random_matches_round_trip_in_nxm_and_oxm(rnd):
     m, _ = parse_match(random_match_text(rnd)[0])

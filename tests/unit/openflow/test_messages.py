@@ -155,7 +155,7 @@ def test_switch_description_messages(version, data):
               version)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(VERSIONS, st.data())
 def test_packet_messages(version, data):
     d = data.draw
@@ -217,7 +217,7 @@ def _canonical_flow_mod(d, version: int) -> FlowMod:
     return fm
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=70, deadline=None)
 @given(VERSIONS, st.data())
 def test_flow_and_group_mods(version, data):
     d = data.draw
