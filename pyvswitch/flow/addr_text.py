@@ -210,6 +210,11 @@ def parse_ipv6_masked_len(s: str, pos: int = 0) -> tuple[int, int, int]:
     end = m.end()
     if s[end:end + 1] == "/":
         pm = re.compile(r"[-+]?\d+").match(s, end + 1)
+        mm = _IPV6_CHARS.match(s, end + 1)
+        if pm and mm and mm.end() > pm.end() and inet_pton6(mm.group()) is not None:
+            # A mask such as "0:0:1::" starts with digits; OVS's scanf would read it as
+            # prefix 0 and then fail on what OVS itself prints, so read the whole mask.
+            pm = None
         if pm:
             prefix = int(pm.group())
             if not 0 <= prefix <= 128:
