@@ -72,7 +72,8 @@ class StatsHandler:
                        raw: bytes, now: float) -> None:
         if req.tables:
             raise OFPError("OFPTFFC_EPERM", "table features cannot be changed")
-        conn.send(M.TableFeaturesReply(features.table_features()), xid)
+        conn.send_prebuilt("table_features", M.TableFeaturesReply(features.table_features()),
+                           xid)
 
     # ------------------------------------------------------------------ flows
     def _select(self, req: M.FlowStatsRequest | M.AggregateStatsRequest) -> list[Any]:

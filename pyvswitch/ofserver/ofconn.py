@@ -35,11 +35,14 @@ from pyvswitch.openflow.connection import (
     OFConnection,
     VersionNegotiated,
 )
+from pyvswitch.openflow.header import split_messages
 from pyvswitch.openflow.messages import ControllerRole, EchoRequest, SessionState
 
 if TYPE_CHECKING:
     from pyvswitch.ofserver.connmgr import ConnManager
 
+#: encoded constant replies, by (name, version)
+_PREBUILT: dict[tuple[str, int], list[bytes]] = {}
 #: pending output above which packet-ins to this connection are dropped (OVS limits
 #: its packet-in queue to 100 messages per connection)
 MAX_PENDING_OUTPUT = 4 * 1024 * 1024
@@ -161,6 +164,22 @@ class OFConn:
         if self.closed:
             return
         self._out += self.conn.send(msg, xid)
+
+    def send_prebuilt(self, key: str, msg: object, xid: int) -> None:
+        """Send a reply that never changes (table features: hundreds of kilobytes to
+        encode) from a cache of its encoding, with this request's xid patched in."""
+        if self.closed:
+            return
+        ckey = (key, self.version)
+        parts = _PREBUILT.get(ckey)
+        if parts is None:
+            parts, _rest = split_messages(self.conn.send(msg, 0))
+            _PREBUILT[ckey] = parts
+        x = xid.to_bytes(4, "big")
+        for part in parts:
+            self._out += part[:4]
+            self._out += x
+            self._out += part[8:]
 
     def send_error(self, err: OFPError, xid: int, request: bytes) -> None:
         if self.closed:
