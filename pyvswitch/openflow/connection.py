@@ -219,6 +219,8 @@ class OFConnection:
         try:
             msg = decode(data, self.session)
         except OFPError as e:
+            if h.type == OFPT.ERROR:  # never answer an error with an error
+                return None
             return self._reject(e, h.xid, data)
         if isinstance(msg, EchoRequest):
             self._out += encode(EchoReply(msg.data), h.version, h.xid)

@@ -18,6 +18,7 @@ from pyvswitch.errors import OFPError
 from pyvswitch.flow import layout as L
 from pyvswitch.flow.match import Match, MatchBuilder
 from pyvswitch.openflow.actions import decode_actions, encode_actions
+from pyvswitch.openflow.actions_common import APPLY_ONLY
 from pyvswitch.openflow.actions_of13 import port_from_of13
 from pyvswitch.openflow.consts import OFP10_VERSION
 from pyvswitch.openflow.header import U32, U64, Reader, pad8
@@ -163,7 +164,7 @@ def decode_packet_out(r: Reader, version: int) -> PacketOut:
         in_port = port_from_of13(in_port, "OFPBRC_BAD_PORT")
     if alen > r.remaining:
         raise OFPError("OFPBRC_BAD_LEN", f"actions_len {alen} exceeds the message")
-    acts = decode_actions(r.take(alen), version)
+    acts = decode_actions(r.take(alen), version, allowed=APPLY_ONLY)
     return PacketOut(acts, r.rest(), _check_in_port(in_port), buffer_id)
 
 
