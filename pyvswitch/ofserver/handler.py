@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pyvswitch import coverage
-from pyvswitch.errors import OFPError
+from pyvswitch.errors import LocalProtocolError, OFPError
 from pyvswitch.flow import layout as L
 from pyvswitch.flow.extract import DEFAULT_MD, flow_extract
 from pyvswitch.flow.flowmod import OFPFF_RESET_COUNTS, FlowMod, FlowModCommand, GroupMod
@@ -114,6 +114,11 @@ class Handler:
         except OFPError as exc:
             coverage.inc("ofproto_error_reply")
             conn.send_error(exc, xid, raw)
+        except LocalProtocolError as exc:
+            # the codec cannot write the answer in this version (e.g. a property-based
+            # 1.4 reply it does not implement): refuse the request instead
+            coverage.inc("ofproto_unencodable_reply")
+            conn.send_error(OFPError("OFPBRC_BAD_TYPE", str(exc)), xid, raw)
         except Exception:
             if not self.mgr.catch_bugs:
                 raise
