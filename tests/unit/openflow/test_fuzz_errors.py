@@ -73,7 +73,7 @@ def test_names_and_aliases():
 SAMPLES = [m.data for m in ALL]
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from([1, 4, 5, 2]), st.integers(0, 40), st.binary(max_size=120),
        st.sampled_from([None, 0x2320, 0x4F4E4600]), st.integers(0, 50))
 def test_random_messages_only_raise_ofp_errors(version, mtype, body, vendor, subtype):
@@ -86,7 +86,7 @@ def test_random_messages_only_raise_ofp_errors(version, mtype, body, vendor, sub
         pass
 
 
-@settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(SAMPLES), st.lists(st.tuples(st.integers(0, 0xFFFF), st.integers(0, 255)),
                                           max_size=4),
        st.integers(-16, 16))

@@ -254,7 +254,7 @@ def _split(data: bytes) -> list[bytes]:
     return out
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.randoms(use_true_random=False))
 def test_random_of10_matches_round_trip(rnd: random.Random):
     m, _ = parse_match(random_match_text(rnd, nxm=False)[0])
