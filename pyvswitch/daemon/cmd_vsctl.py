@@ -6,7 +6,8 @@ Layer: daemon (imports ``config.vsctl``, ``control.commands``).
 The daemon parses them (``config.vsctl.parse_commands``), applies the transaction to
 the running switch and stores it atomically (:meth:`Daemon.transact`), all or nothing.
 Read-only transactions (``show``, ``list-br``, ``get`` ...) see the runtime status too,
-so ``show`` prints the ``error`` of an interface whose device is missing.
+so ``show`` prints the ``error`` of an interface whose device is missing and
+``is_connected: true`` under a controller with a live OpenFlow connection.
 
 The reply is JSON in the result string: ``{"outputs": [...]}`` with each command's
 output, or ``{"exit": N}`` when a command ends the run with a status and no text
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from pyvswitch.config.dbctl import format_show
 from pyvswitch.config.vsctl import COMMANDS, VsctlExit, execute, parse_commands
 from pyvswitch.control.commands import CommandError
 from pyvswitch.errors import ConfigError
@@ -33,7 +35,11 @@ def register(d: Daemon) -> None:
         try:
             commands = parse_commands(args)
             if all(not COMMANDS[c.name].writes for c in commands):
-                _, outputs, _ = execute(d.status_config(), commands)
+                status = d.status_config()
+                _, outputs, _ = execute(status, commands)
+                connected = _connected(d)
+                outputs = [format_show(status, connected=connected) if c.name == "show"
+                           else out for c, out in zip(commands, outputs)]
             else:
                 outputs = d.transact(commands)
         except VsctlExit as exc:
@@ -43,3 +49,14 @@ def register(d: Daemon) -> None:
         return json.dumps({"outputs": outputs})
 
     d.table.register("vsctl", None, 0, 2**31 - 1, vsctl)
+
+
+def _connected(d: Daemon) -> set[tuple[str, str]]:
+    """(bridge, target) of the controllers with a live connection (``is_connected``)."""
+    out: set[tuple[str, str]] = set()
+    server = getattr(d, "openflow", None)
+    for name, mgr in (getattr(server, "mgrs", None) or {}).items():
+        for text, ctl in getattr(mgr, "controllers", {}).items():
+            if getattr(ctl, "conn", None) is not None:
+                out.add((name, text))
+    return out

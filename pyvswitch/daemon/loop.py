@@ -68,6 +68,7 @@ class Daemon:
         self.store = ConfigStore(paths.conf)
         self.table = CommandTable(version=f"pyvswitchd (pyvswitch) {VERSION}")
         self.server: UnixctlServer | None = None
+        self.openflow: Any = None
         self.exiting = False
         self._next_run = 0.0
         self._wake_r: socket.socket | None = None

@@ -163,3 +163,28 @@ def test_appctl_and_real_ovs_appctl(sw):
                        capture_output=True, text=True, timeout=20)
     assert r.returncode == 0, r.stderr
     assert r.stdout.endswith("Datapath actions: 1\n")  # the MAC learned on p1
+
+
+def test_show_marks_a_connected_controller(sw, tmp_path):
+    import socket
+    import time
+
+    path = str(tmp_path / "controller.sock")
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    srv.listen(1)
+    srv.settimeout(15)
+    try:
+        sw.vsctl("add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=dummy",
+                 "--", "set-controller", "br0", f"unix:{path}")
+        conn, _ = srv.accept()
+        conn.sendall(bytes.fromhex("0104000800000001"))  # OFPT_HELLO, OpenFlow 1.3
+        deadline = time.monotonic() + 10
+        while "is_connected" not in sw.vsctl("show") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        lines = sw.vsctl("show").splitlines()
+        i = lines.index(f'        Controller "unix:{path}"')
+        assert lines[i + 1] == "            is_connected: true"
+        conn.close()
+    finally:
+        srv.close()
