@@ -242,6 +242,11 @@ class Switch:
         out = self.datapath.execute(pkt, key, xout.actions, now)
         return self._names(out)
 
+    def trace(self, bridge: str | Bridge, flow_text: str, packet: bytes | None = None,
+              ct_next: Sequence[str] = (), now: float | None = None) -> str:
+        """``ovs-appctl ofproto/trace BRIDGE FLOW [PACKET] [--ct-next STATE]...``."""
+        return self._bridge(bridge).trace(flow_text, packet, list(ct_next), now)
+
     # ------------------------------------------------------------------ maintenance
     def push_stats(self) -> None:
         push_stats(self)

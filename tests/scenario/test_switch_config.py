@@ -90,3 +90,13 @@ def test_changing_a_ports_vlan_applies_at_once():
     out = dict(sw.receive("p1", [eth(1, "ff:ff:ff:ff:ff:ff")], 1.1))
     assert sorted(out) == ["br0", "p2", "p3"]
     assert Dot1Q not in Ether(out["p2"]) and Ether(out["p3"])[Dot1Q].vlan == 10
+
+
+def test_switch_trace_names_the_bridge():
+    sw = Switch()
+    sw.add_bridge("br0")
+    sw.add_port("br0", "p1", ofport_request=1)
+    text = sw.trace("br0", "in_port=1,dl_dst=ff:ff:ff:ff:ff:ff")
+    assert 'bridge("br0")' in text and text.endswith("Datapath actions: 100\n")
+    with pytest.raises(ConfigError, match="no bridge named br9"):
+        sw.trace("br9", "in_port=1")
