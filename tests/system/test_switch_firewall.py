@@ -2,6 +2,8 @@
 1, outside -> inside only when established or related; IPv4 and IPv6; ICMP errors as
 related; two tenants with the same addresses in different zones."""
 
+import hashlib
+import os
 import re
 
 import pytest
@@ -39,12 +41,20 @@ def table1_packets(switch, state):
     raise AssertionError(f"no +{state} rule")
 
 
-def test_firewall_ipv4(testbed, switch, tcp_transfer):
+def test_firewall_ipv4(testbed, switch, tcp_transfer, tmp_path):
     inside, outside = firewall(testbed, switch)
     # inside -> outside: ping and a TCP transfer (checked end to end), UDP request/reply
     assert ping_eventually(testbed, inside, outside.ip)
     sent, got = tcp_transfer(testbed, inside, outside, outside.ip, 2_000_000)
     assert sent == got
+    # and with netcat (OpenBSD nc): a file goes out and arrives intact
+    src, dst = tmp_path / "nc.in", tmp_path / "nc.out"
+    src.write_bytes(os.urandom(300_000))
+    got = testbed.popen(outside, f"timeout 20 nc -l {outside.ip} 5555 > {dst}")
+    testbed.run(inside, f"for i in $(seq 50); do timeout 10 nc -N {outside.ip} 5555 < {src} "
+                        "&& exit 0; sleep 0.1; done; exit 1", timeout=40)
+    got.wait(30)
+    assert hashlib.sha256(dst.read_bytes()).digest() == hashlib.sha256(src.read_bytes()).digest()
     srv = udp_server(testbed, outside, outside.ip, 5353)
     assert udp_request(testbed, inside, outside.ip, 5353) == "OK echo:ping"
     testbed.kill(srv)
