@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from pyvswitch.errors import ParseError
 from pyvswitch.flow import layout as L
 from pyvswitch.flow.extract import extract_headers
-from pyvswitch.flow.field_text import parse_field_exact
-from pyvswitch.flow.fields import field_by_name
+from pyvswitch.flow.field_text import parse_field_exact, parse_field_value
+from pyvswitch.flow.fields import Fmt, field_by_name
 from pyvswitch.flow.match import Match
 from pyvswitch.flow.match_text import PROTOCOLS, format_match
 from pyvswitch.flow.ofpacts import NAT_F_DST, NAT_F_SRC, Nat
@@ -223,7 +223,11 @@ def parse_exact_flow(text: str, port_map: dict[str, int] | None = None) -> list[
         if f.get(flow):
             raise bad(f"field {key} set multiple times")
         try:
-            v = parse_field_exact(f, value, port_map)
+            if f.fmt in (Fmt.CT_STATE, Fmt.TCP_FLAGS):
+                # flag fields take "+est+trk" as well as "est|trk": the set bits count
+                v = parse_field_value(f, value, port_map)[0]
+            else:
+                v = parse_field_exact(f, value, port_map)
         except ParseError as e:
             raise bad(f"bad value for {key} ({e.msg})") from None
         f.set(flow, v)

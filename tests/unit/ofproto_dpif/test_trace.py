@@ -135,6 +135,11 @@ def test_flow_syntax_errors(text, error):
     assert e.value.msg == f"Bad openflow flow syntax: {error}"
 
 
+def test_flag_fields_take_both_spellings():
+    assert parse_exact_flow("ct_state=+est+trk,tcp")[4] == 0x22
+    assert parse_exact_flow("ct_state=est|trk,tcp")[4] == 0x22
+
+
 def test_flow_defaults_and_port_names():
     f = parse_exact_flow("ip", None)
     assert f[2] == 0xFFFF  # in_port NONE when not given
