@@ -17,8 +17,9 @@ device does not exist is the whole transaction refused (``strict``), before anyt
 changed, so ``pyvs-vsctl add-port br0 typo`` fails cleanly instead of leaving a dead
 port behind.
 
-Bridges with ``datapath_type=dummy`` open every port as a ``dummy`` netdev, as OVS does
-with ``--enable-dummy=override``: a bridge for traces and tests that needs no devices.
+Bridges with ``datapath_type=dummy`` open their device ports (system, internal, tap) as
+``dummy`` netdevs, as OVS does with ``--enable-dummy=override``: a bridge for traces and
+tests that needs no devices.
 """
 
 from __future__ import annotations
@@ -59,9 +60,10 @@ class _VlanSig:
 
 
 def _netdev_type(iface: Interface, dp_type: str) -> str:
-    if dp_type == "dummy":
-        return "dummy"
-    return iface.type or "system"
+    ntype = iface.type or "system"
+    if dp_type == "dummy" and ntype in ("system", "internal", "tap"):
+        return "dummy"  # devices are simulated; pcap and dummy ports stay what they are
+    return ntype
 
 
 def _netdev_options(iface: Interface, ntype: str) -> dict[str, str]:

@@ -188,3 +188,27 @@ def test_show_marks_a_connected_controller(sw, tmp_path):
         conn.close()
     finally:
         srv.close()
+
+
+def test_pcap_ports_replay_and_capture(sw, tmp_path):
+    import time
+
+    from scapy.layers.inet import IP, UDP
+    from scapy.layers.l2 import Ether
+    from scapy.utils import rdpcap, wrpcap
+
+    frames = [Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") /
+              IP(src="198.51.100.1", dst="198.51.100.2") / UDP(sport=1000 + i, dport=53) /
+              (b"x" * 20) for i in range(5)]
+    wrpcap(str(tmp_path / "in.pcap"), frames)
+    out = tmp_path / "out.pcap"
+    sw.vsctl("add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=dummy",
+             "--", "add-port", "br0", "b", "--", "set", "Interface", "b", "type=pcap",
+             f"options:tx={out}",
+             "--", "add-port", "br0", "a", "--", "set", "Interface", "a", "type=pcap",
+             f"options:rx={tmp_path / 'in.pcap'}")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "tx pkts=5" not in sw.ofctl("dump-ports", "br0", "1"):
+        time.sleep(0.1)
+    got = rdpcap(str(out))
+    assert [bytes(p) for p in got] == [bytes(f) for f in frames]
