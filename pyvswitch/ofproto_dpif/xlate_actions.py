@@ -47,7 +47,7 @@ class ImplicitMissController:
     """The miss rule's action: a packet-in with reason "implicit miss"."""
 
     def trace_text(self) -> str:
-        return "controller(reason=no_match)"
+        return "controller(reason=)"  # OVS prints no name for internal reasons
 
 
 def _unroll_text(self: UnrollXlate) -> str:
