@@ -171,3 +171,14 @@ def test_trace_with_ct_next_state(br):
     text = br.trace("in_port=2,tcp,nw_src=198.51.100.2,nw_dst=198.51.100.1", ct_next=["trk,est"])
     assert "recirc(0x1) - resume conntrack with ct_state=est|trk\n" in text
     assert " 1. ct_state=+est+trk,ip, priority 100\n    NORMAL\n" in text
+
+
+def test_table_miss_with_a_controller_wanting_misses(br):
+    """As OVS 3.1 traces it while ``ovs-ofctl monitor br0 65534`` is connected."""
+    br.wants_packet_in_on_miss = True
+    text = br.trace("in_port=1,ip")
+    assert (' 0. No match, and a "packet-in" is called for.\n'
+            "    controller(reason=)\n") in text
+    assert text.endswith("Datapath actions: userspace(pid=0,controller(reason=7,dont_send=1,"
+                         "continuation=0,recirc_id=1,rule_cookie=0,controller_id=0,"
+                         "max_len=65535))\n")
