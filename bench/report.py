@@ -162,6 +162,8 @@ def compare(agg: list[dict]) -> list[dict]:
                      "ovs_sut": o["sut"] if o else None, "pyvs_sut": p["sut"] if p else None,
                      "ovs": o["stats"] if o else None, "pyvs": p["stats"] if p else None,
                      "ratio": ratio, "wins": wins(ratio, ref["better"]),
+                     "ovs_errors": o["errors"] if o else 0,
+                     "pyvs_errors": p["errors"] if p else 0,
                      "ovs_cpu_pct": o["switch_cpu_pct"] if o else None,
                      "pyvs_cpu_pct": p["switch_cpu_pct"] if p else None})
     return rows
@@ -195,9 +197,9 @@ def aggregate_micro(records: list[dict]) -> list[dict]:
 
 
 # ----------------------------------------------------------------------------- text
-def _cell(st: dict | None) -> str:
+def _cell(st: dict | None, errors: int = 0) -> str:
     if not st:
-        return "-"
+        return f"error ({errors})" if errors else "-"
     if st["n"] == 1:
         return fmt(st["median"])
     return f"{fmt(st['median'])} ({fmt(st['min'])}-{fmt(st['max'])})"
@@ -210,68 +212,104 @@ def _ratio(row: dict) -> str:
     return f"{row['ratio']:.2f}x{mark}"
 
 
-def render(raw: dict, cmp_rows: list[dict], micro_rows: list[dict], agg: list[dict],
-           chart: str | None) -> str:
+def foreign_load(records: list[dict]) -> dict | None:
+    """Machine busy % in the idle second before each system run: the load of others."""
+    return stats([r["bg_busy_pct_before"] for r in records
+                  if r.get("bg_busy_pct_before") is not None])
+
+
+def render_header(raw: dict) -> list[str]:
     meta = raw.get("meta", {})
     out = [f"# pyvswitch benchmark {meta.get('started', '')}", ""]
+    bg = meta.get("foreign_load") or foreign_load(raw.get("system", []))
     facts = [("machine", meta.get("machine")), ("pyvswitch commit", meta.get("commit")),
              ("OVS", meta.get("ovs_version")), ("rounds", meta.get("rounds")),
              ("mode", "quick" if meta.get("quick") else "full"),
              ("run duration per test", meta.get("duration") and f"{meta['duration']} s"),
+             ("foreign load (machine busy in the idle second before each system run, "
+              "2 cores = 200)", bg and f"median {fmt(bg['median'])} %, max {fmt(bg['max'])} %"),
              ("finished", meta.get("finished")), ("command", meta.get("command"))]
     out += [f"* {k}: {v}" for k, v in facts if v not in (None, "")]
-    for s in raw.get("skipped", []):
-        out.append(f"* skipped: {s}")
-    for f in raw.get("failures", []):
-        out.append(f"* failed: round {f.get('round')}: {f.get('step')}: {f.get('error')}")
-    out.append("")
+    out += [f"* skipped: {s}" for s in raw.get("skipped", [])]
+    out += [f"* failed: round {f.get('round')}: {f.get('step')}: {f.get('error')}"
+            for f in raw.get("failures", [])]
+    return out + [""]
+
+
+def render_comparison(cmp_rows: list[dict], main_only: bool = False) -> list[str]:
+    out = ["| test | mode | host offloads | OVS | pyvswitch | pyvswitch/OVS | unit | "
+           "OVS CPU % | pyvswitch CPU % |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in cmp_rows:
+        if main_only and not r["main"]:
+            continue
+        lab = r["label"] if r["main"] else f"<small>{r['label']}</small>"
+        out.append(f"| {lab} | {r['mode']} | {r['host_offload']} "
+                   f"({r['ovs_sut'] or '-'} / {r['pyvs_sut'] or '-'}) | "
+                   f"{_cell(r['ovs'], r['ovs_errors'])} | {_cell(r['pyvs'], r['pyvs_errors'])} "
+                   f"| {_ratio(r)} | {r['unit']} | {fmt(r['ovs_cpu_pct'])} | "
+                   f"{fmt(r['pyvs_cpu_pct'])} |")
+    return out + [""]
+
+
+def render_micro(micro_rows: list[dict]) -> list[str]:
+    out = ["| benchmark | median | min | max | unit | n | target | vs target |",
+           "|---|---|---|---|---|---|---|---|"]
+    for r in micro_rows:
+        st = r["stats"] or {}
+        tgt = r.get("target")
+        tg = "-" if not tgt else (f">= {fmt(tgt)}" if r["better"] == H else f"<= {fmt(tgt)}")
+        vs = "-" if r["vs_target"] is None else \
+            f"{r['vs_target']:.2f}x {'✓' if r['vs_target'] >= 1 else '✗'}"
+        if not st:
+            vs = "error: " + "; ".join(r["error_texts"])[:120]
+        out.append(f"| {r['label']} | {fmt(st.get('median'))} | {fmt(st.get('min'))} | "
+                   f"{fmt(st.get('max'))} | {r['unit']} | {st.get('n', 0)} | {tg} | {vs} |")
+    return out + [""]
+
+
+def render_all_runs(agg: list[dict]) -> list[str]:
+    out = ["| config | mode | host offloads | metric | median | min | max | unit | n | "
+           "switch CPU % | machine busy % | errors |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in agg:
+        st = r["stats"] or {}
+        cpu = fmt(r["switch_cpu_pct"]) if r["switch_cpu_pct"] is not None else \
+            ("kernel" if r["kind"] == "reference" else "-")
+        err = str(r["errors"]) + (f" ({'; '.join(r['error_texts'])[:100]})"
+                                  if r["errors"] else "")
+        out.append(f"| {r['sut']} | {r['mode']} | {r['host_offload']} | {r['label']} | "
+                   f"{fmt(st.get('median'))} | {fmt(st.get('min'))} | {fmt(st.get('max'))} "
+                   f"| {r['unit']} | {st.get('n', 0)} | {cpu} | "
+                   f"{fmt(r['machine_busy_pct'])} | {err} |")
+    return out + [""]
+
+
+def render(raw: dict, cmp_rows: list[dict], micro_rows: list[dict], agg: list[dict],
+           chart: str | None) -> str:
+    out = render_header(raw)
     if cmp_rows:
         out += ["## pyvswitch / OVS 3.1, same run, same host offload setting", "",
                 "Cells: median (min-max) over the rounds.  Ratio = pyvswitch / OVS; ✓ where "
                 "pyvswitch is at least as good (for RTT, latency and memory lower is better). "
-                "CPU = the switch process, % of one core (median).", "",
-                "| test | mode | host offloads | OVS | pyvswitch | pyvswitch/OVS | unit | "
-                "OVS CPU % | pyvswitch CPU % |", "|---|---|---|---|---|---|---|---|---|"]
-        for r in cmp_rows:
-            lab = r["label"] if r["main"] else f"<small>{r['label']}</small>"
-            out.append(f"| {lab} | {r['mode']} | {r['host_offload']} "
-                       f"({r['ovs_sut'] or '-'} / {r['pyvs_sut'] or '-'}) | {_cell(r['ovs'])} | "
-                       f"{_cell(r['pyvs'])} | {_ratio(r)} | {r['unit']} | "
-                       f"{fmt(r['ovs_cpu_pct'])} | {fmt(r['pyvs_cpu_pct'])} |")
-        out.append("")
+                "CPU = the switch process, % of one core (median).", ""]
+        out += render_comparison(cmp_rows)
     if chart:
         out += [f"![pyvswitch / OVS ratios]({chart})", ""]
     if micro_rows:
-        out += ["## In-process micro-benchmarks (pyvswitch)", "",
-                "| benchmark | median | min | max | unit | n | target | vs target |",
-                "|---|---|---|---|---|---|---|---|"]
-        for r in micro_rows:
-            st = r["stats"] or {}
-            tgt = r.get("target")
-            tg = "-" if not tgt else (f">= {fmt(tgt)}" if r["better"] == H else f"<= {fmt(tgt)}")
-            vs = "-" if r["vs_target"] is None else \
-                f"{r['vs_target']:.2f}x {'✓' if r['vs_target'] >= 1 else '✗'}"
-            if not st:
-                vs = "error: " + "; ".join(r["error_texts"])[:120]
-            out.append(f"| {r['label']} | {fmt(st.get('median'))} | {fmt(st.get('min'))} | "
-                       f"{fmt(st.get('max'))} | {r['unit']} | {st.get('n', 0)} | {tg} | {vs} |")
-        out.append("")
+        out += ["## In-process micro-benchmarks (pyvswitch)", ""] + render_micro(micro_rows)
     if agg:
-        out += ["## All system runs: median/min/max per metric and configuration", "",
-                "| config | mode | host offloads | metric | median | min | max | unit | n | "
-                "switch CPU % | machine busy % | errors |",
-                "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in agg:
-            st = r["stats"] or {}
-            cpu = fmt(r["switch_cpu_pct"]) if r["switch_cpu_pct"] is not None else \
-                ("kernel" if r["kind"] == "reference" else "-")
-            err = str(r["errors"]) + (f" ({'; '.join(r['error_texts'])[:100]})"
-                                      if r["errors"] else "")
-            out.append(f"| {r['sut']} | {r['mode']} | {r['host_offload']} | {r['label']} | "
-                       f"{fmt(st.get('median'))} | {fmt(st.get('min'))} | {fmt(st.get('max'))} "
-                       f"| {r['unit']} | {st.get('n', 0)} | {cpu} | "
-                       f"{fmt(r['machine_busy_pct'])} | {err} |")
-        out.append("")
+        out += ["## All system runs: median/min/max per metric and configuration", ""]
+        out += render_all_runs(agg)
+    return "\n".join(out)
+
+
+def render_short(summary: dict) -> str:
+    """The headline tables only (main comparison rows, micro-benchmarks), for a README."""
+    raw = {"meta": summary.get("meta", {}), "skipped": summary.get("skipped", []),
+           "failures": summary.get("failures", []), "system": []}
+    out = render_header(raw)[2:]
+    out += render_comparison(summary["comparison"], main_only=True)
+    out += render_micro(summary["micro"])
     return "\n".join(out)
 
 
@@ -337,7 +375,9 @@ def write(outdir: Path, raw: dict) -> str:
     cmp_rows = compare(agg)
     micro_rows = aggregate_micro(raw.get("micro", []))
     chart = "ratios.png" if write_chart(cmp_rows, micro_rows, outdir / "ratios.png") else None
-    summary = {"meta": raw.get("meta", {}), "comparison": cmp_rows, "micro": micro_rows,
+    summary = {"meta": {**raw.get("meta", {}),
+                        "foreign_load": foreign_load(raw.get("system", []))},
+               "comparison": cmp_rows, "micro": micro_rows,
                "system": agg, "chart": chart, "skipped": raw.get("skipped", []),
                "failures": raw.get("failures", [])}
     (outdir / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
@@ -358,12 +398,16 @@ def _have_matplotlib() -> bool:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: report.py RESULTS_DIR   (rebuilds the report from RESULTS_DIR/raw.json)",
+    short = "--short" in argv
+    args = [a for a in argv if a != "--short"]
+    if len(args) != 1:
+        print("usage: report.py [--short] RESULTS_DIR\n  rebuilds the report from "
+              "RESULTS_DIR/raw.json; --short prints only the headline tables",
               file=sys.stderr)
         return 2
-    d = Path(argv[0])
-    print(write(d, json.loads((d / "raw.json").read_text())))
+    d = Path(args[0])
+    text = write(d, json.loads((d / "raw.json").read_text()))
+    print(render_short(json.loads((d / "summary.json").read_text())) if short else text)
     return 0
 
 

@@ -76,6 +76,7 @@ def _fake_runs(rng: random.Random) -> tuple[list[dict], dict]:
                     cpu = None if sut == "linuxbr" else rng.uniform(5, 100)
                     rec = {"sut": sut, "mode": mode, "host_offload": off, "test": test,
                            "run": 1, "round": str(rnd), "metrics": metrics,
+                           "bg_busy_pct_before": float(rnd),
                            "cpu": {"machine_busy_pct": 50.0,
                                    **({"switch_cpu_pct": cpu} if cpu is not None else {})}}
                     recs.append(rec)
@@ -131,6 +132,8 @@ def test_report_on_generated_data(tmp_path):
     err = next(r for r in summary["system"] if r["sut"] == "pyvswitch" and r["mode"] == "fw"
                and r["test"] == "tcp1")
     assert err["errors"] == 1 and "boom" in err["error_texts"][0]
+    assert rows[("fw", "on", "tcp1", "gbit_per_s")]["pyvs_errors"] == 1
+    assert "foreign load" in text and "median 2 %, max 3 %" in text
     assert "skipped: x: not ready" in text
     # micro: median over the rounds and its ratio to the target
     mrow = summary["micro"][0]
@@ -140,6 +143,11 @@ def test_report_on_generated_data(tmp_path):
     assert json.loads((tmp_path / "raw.json").read_text())["system"] == recs
     lines = (tmp_path / "system-runs.jsonl").read_text().splitlines()
     assert [json.loads(x) for x in lines] == recs
+    # the short form (for a README): headline rows only, and the micro table
+    short = report.render_short(summary)
+    assert "| TCP, 1 stream | fw | off (ovs-netdev / pyvswitch-nooffload) |" in short
+    assert "<small>" not in short and "ping RTT p99" not in short
+    assert "cached fast path" in short
     png = tmp_path / "ratios.png"
     if report._have_matplotlib():
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and summary["chart"] == "ratios.png"
