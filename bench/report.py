@@ -327,12 +327,12 @@ def write_chart(cmp_rows: list[dict], micro_rows: list[dict], path: Path) -> boo
     sysr = [r for r in cmp_rows if r["ratio"] and r["main"]]
     mic = [r for r in micro_rows if r["vs_target"]]
     panels = [p for p in (
-        ("pyvswitch / OVS 3.1, same run, same host offload setting (green = pyvswitch "
-         "at least as good)",
+        ("pyvswitch / OVS 3.1, same run and host offload setting\n"
+         "(green: pyvswitch at least as good)",
          [f"{r['label']}{' (lower is better)' if r['better'] == L else ''} "
           f"[{r['mode']}, offloads {r['host_offload']}]" for r in sysr],
          [r["ratio"] for r in sysr], [r["wins"] for r in sysr]),
-        ("in-process micro-benchmarks vs issue-6 targets (>1 = target met)",
+        ("in-process micro-benchmarks / issue-6 targets\n(green: target met)",
          [r["label"] for r in mic], [r["vs_target"] for r in mic],
          [r["vs_target"] >= 1 for r in mic])) if p[1]]
     if not panels:
