@@ -225,6 +225,7 @@ def _kit(root: Path) -> Path:
         'if [ "$SUT_HOST_OFFLOAD" = on ]; then SUT_NAME=pyvswitch; '
         'else SUT_NAME=pyvswitch-nooffload; fi\n')
     (root / "sut" / "broken.sh").write_text("SUT_NAME=broken\nexit 3\n")
+    (root / "sut" / "kitbr.sh").write_text("SUT_NAME=kitbr\n")
     return root
 
 
@@ -268,12 +269,13 @@ def test_run_step_collects_runs_and_marks_one_cut_short(tmp_path, monkeypatch):
     kit = _kit(tmp_path / "kit")
     (kit / "bench.sh").write_text(FAKE_BENCH_SH)
     monkeypatch.setenv("PYVS_SHARED_BENCH", str(kit))
-    step = system.Step(system.probe_driver("ovs-netdev", system.shared_dir()), "fw", ("ping",))
+    step = system.Step(system.probe_driver("kitbr", system.shared_dir()), "fw", ("ping",))
     sink, lines = [], []
     assert system.run_step(step, duration=1, round_no=1, scratch=tmp_path,
                            on_line=lines.append, sink=sink) is None
     assert lines == ["== ping done"]
-    assert (sink[0]["suite_round"], sink[0]["kind"], "error" in sink[0]) == (1, "ovs", False)
+    assert (sink[0]["suite_round"], sink[0]["kind"], "error" in sink[0]) == \
+        (1, "reference", False)
     # the time bound stops the step: the runs it finished are kept, the one it was in
     # the middle of is marked as partial (it measured a shorter time)
     monkeypatch.setattr(system, "step_timeout", lambda step, duration: 1.0)
@@ -285,6 +287,18 @@ def test_run_step_collects_runs_and_marks_one_cut_short(tmp_path, monkeypatch):
     assert [r["test"] for r in sink] == ["ping", "ping", "tcp1"]
     assert "error" not in sink[1] and sink[2]["error"].startswith("partial run")
     assert not list(tmp_path.glob("sys-*"))  # the per-step files are consumed
+
+
+def test_ovs_runs_with_the_wrong_tso_setting_are_flagged(tmp_path, monkeypatch):
+    fake = tmp_path / "bin" / "ovs-vsctl"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho \'"false"\'\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    msg = system._check_ovs_setting(_driver("ovs-netdev-tso", "on"))
+    assert msg == "OVS ran with userspace-tso-enable=false, this configuration needs true"
+    assert system._check_ovs_setting(_driver("ovs-netdev", "off")) is None
+    assert system._check_ovs_setting(_driver("pyvswitch", "on")) is None
 
 
 def test_micro_output_parsing_is_strict():
