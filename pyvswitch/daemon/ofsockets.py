@@ -402,9 +402,12 @@ class DaemonHost:
         if p is None:
             return None
         s = p.stats()
-        return {f: getattr(s, f) for f in ("rx_packets", "rx_bytes", "rx_dropped",
-                                           "rx_errors", "tx_packets", "tx_bytes",
-                                           "tx_dropped", "tx_errors")}
+        fields = ["rx_packets", "rx_bytes", "tx_packets", "tx_bytes"]
+        if getattr(p, "type", "") != "dummy":
+            # in-memory ports keep no drop or error counters ("?" in ovs-ofctl, as OVS
+            # shows for its dummy ports)
+            fields += ["rx_dropped", "rx_errors", "tx_dropped", "tx_errors"]
+        return {f: getattr(s, f) for f in fields}
 
     def port_hw_addr(self, bridge: str, port: str) -> int | None:
         p = self._port(port)

@@ -114,7 +114,8 @@ class StatsHandler:
               now: float) -> None:
         ofp = self.mgr.bridge.ofproto
         if req.port_no == OFPP_NONE:
-            numbers = sorted(ofp.ports)
+            # LOCAL first, then by number (the order OVS's port map gives)
+            numbers = sorted(ofp.ports, key=lambda n: (n != OFPP_LOCAL, n))
         elif req.port_no < OFPP_MAX or req.port_no == OFPP_LOCAL:
             numbers = [req.port_no] if req.port_no in ofp.ports else []
         else:
