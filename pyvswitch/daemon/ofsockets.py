@@ -81,9 +81,11 @@ class OpenFlowServer:
     """See the module docstring."""
 
     def __init__(self, switch: Any, rundir: str, sel: selectors.BaseSelector,
-                 host: Host, clock: Callable[[], float]) -> None:
+                 host: Host, clock: Callable[[], float], **mgr_options: Any) -> None:
         self.switch = switch
         self.clock = clock
+        #: passed to every ConnManager (probe_interval, max_backoff)
+        self.mgr_options = mgr_options
         self.rundir = rundir
         self.sel = sel
         self.host = host
@@ -105,7 +107,7 @@ class OpenFlowServer:
             mgr = self.mgrs.get(name)
             if mgr is None:
                 mgr = ConnManager(self.switch, name, self.host, now,
-                                  fail_mode=fail_mode or "standalone")
+                                  fail_mode=fail_mode or "standalone", **self.mgr_options)
                 mgr.catch_bugs = True
                 self.mgrs[name] = mgr
                 self._listen(mgr, parse_target(f"punix:{os.path.join(self.rundir, name)}"
