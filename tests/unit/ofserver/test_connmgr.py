@@ -266,3 +266,41 @@ def test_secure_never_fails_open():
     mgr.connect_failed(CTL, 0.1)
     mgr.run(100.0)
     assert not mgr.fail_open_active and mgr.bridge.ofproto.rules() == []
+
+
+def test_packet_in_after_conntrack_carries_ct_fields():
+    from pyvswitch.flow import layout as L
+    mgr = make_mgr()
+    ctl = primary(mgr)
+    add(ctl, "table=0,priority=10,ip,actions=ct(commit,zone=5,table=1)")
+    add(ctl, "table=1,priority=10,ip,actions=controller")
+    inject(mgr)
+    (pin,) = packet_ins(ctl)
+    m = pin.metadata
+    assert m.slot(L.CT_STATE)[0] & 0x21 == 0x21  # +trk+new
+    assert m.slot(L.CT_ZONE) == (5, 0xFFFF)
+    assert m.slot(L.ETH_TYPE) == (0x0800, 0xFFFF)
+    assert m.slot(L.CT_NW_SRC)[0] == 0xC6336401 and m.slot(L.CT_NW_PROTO)[0] == 1
+    assert pin.table_id == 1
+
+
+def test_port_status_on_link_change_and_port_mod():
+    mgr = make_mgr()
+    a = primary(mgr)
+    b = primary(mgr, target="tcp:198.51.100.207:6653")
+    a.take()
+    b.take()
+    mgr.bridge.set_port_state("p2", may_enable=False)
+    mgr.flush_events(1.0)
+    for peer in (a, b):
+        peer.pump()
+        (ps,) = [m for m, _ in peer.take() if isinstance(m, M.PortStatus)]
+        assert ps.reason == 2 and ps.port.name == "p2"
+        assert ps.port.state & 1 and not ps.port.state & 4  # LINK_DOWN, not LIVE
+    # a port_mod: everybody but its sender is told (before OpenFlow 1.5)
+    xid = a.send(M.PortMod(port_no=1, config=0x20, mask=0x20))  # NO_FWD
+    assert a.replies(xid) == []
+    b.pump()
+    assert [m.port.config for m, _ in b.take() if isinstance(m, M.PortStatus)] == [0x20]
+    assert [m for m, _ in a.take() if isinstance(m, M.PortStatus)] == []
+    assert mgr.bridge.xports[1].config & 0x20
