@@ -5,12 +5,13 @@ Layer: cli (imports ``cli.common``).
     pyvs-ofctl [OPTIONS] COMMAND BRIDGE [ARG...]
 
 Argument counts, options and error texts are ovs-ofctl's.  The work is done by the
-daemon; how a command reaches it is a :class:`Backend`.  Today that is
-:class:`ControlBackend` (the ``ofctl/*`` methods of the control socket); an OpenFlow
-backend speaking to ``<bridge>.mgmt`` can replace it without touching the command
-handling here.  Files (``add-flows BR FILE``, ``-`` for stdin) are read here and sent
-as lines, so the daemon reports ``FILE:LINE: error`` and installs nothing when any
-line is bad.
+daemon; how a command reaches it is a :class:`Backend`: by default
+:class:`~pyvswitch.cli.ofctl_openflow.OpenFlowBackend`, OpenFlow over the bridge's
+``<bridge>.mgmt`` socket (or a ``unix:``/``tcp:`` target) exactly as ovs-ofctl speaks
+it; :class:`ControlBackend`, the ``ofctl/*`` methods of the control socket, when
+``PYVS_OFCTL_TRANSPORT=control``.  Files (``add-flows BR FILE``, ``-`` for stdin) are
+read here and passed on as lines, so an error names ``FILE:LINE`` and a file with any
+bad line installs nothing.
 """
 
 from __future__ import annotations
@@ -85,18 +86,21 @@ _FLAG_OPTIONS = ("--strict", "--names", "--no-names", "--no-stats", "--readd", "
 
 
 class Backend(Protocol):
-    def run(self, command: str, bridge: str, options: list[str], args: list[str]) -> str:
-        """Run one ofctl command on ``bridge``; its output, or raise Fatal."""
+    def run(self, command: str, target: str, options: list[str], args: list[str]) -> str:
+        """Run one ofctl command on ``target`` (a bridge name or an OpenFlow target);
+        its output, or raise Fatal."""
         ...
 
 
 class ControlBackend:
-    """``ofctl/<command>`` requests over pyvswitchd's control socket."""
+    """``ofctl/<command>`` requests over pyvswitchd's control socket (the transport
+    before the OpenFlow sockets existed; ``PYVS_OFCTL_TRANSPORT=control`` selects it)."""
 
     def __init__(self, timeout: float | None = None) -> None:
         self.timeout = timeout
 
-    def run(self, command: str, bridge: str, options: list[str], args: list[str]) -> str:
+    def run(self, command: str, target: str, options: list[str], args: list[str]) -> str:
+        bridge = _bridge_of(target)
         try:
             ok, text = call(paths().ctl, f"ofctl/{command}", [*options, bridge, *args],
                             self.timeout)
@@ -189,20 +193,29 @@ def run_command(backend: Backend, options: list[str], words: list[str]) -> str:
         raise Fatal(f"'{command}' command requires at least {lo} arguments")
     if len(args) > hi:
         raise Fatal(f"'{command}' command takes at most {hi} arguments")
-    bridge = _bridge_of(args[0])
     rest = args[1:]
     if file_arg is not None:
         path = rest[file_arg - 1]
         options = [*options, f"--source={path}"]
         rest = _read_lines(path)
-    return backend.run(command, bridge, options, rest)
+    return backend.run(command, args[0], options, rest)
+
+
+def default_backend(timeout: float | None = None) -> Backend:
+    """OpenFlow to the bridge's ``<br>.mgmt`` socket, as ovs-ofctl does; the control
+    socket when ``PYVS_OFCTL_TRANSPORT=control``."""
+    if os.environ.get("PYVS_OFCTL_TRANSPORT") == "control":
+        return ControlBackend(timeout)
+    from pyvswitch.cli.ofctl_openflow import OpenFlowBackend
+
+    return OpenFlowBackend(timeout)
 
 
 def main(argv: list[str] | None = None, backend: Backend | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         options, words, timeout = _parse(argv)
-        out = run_command(backend or ControlBackend(timeout), options, words)
+        out = run_command(backend or default_backend(timeout), options, words)
     except Fatal as exc:
         fatal(PROGRAM, exc.msg, exc.status)
     sys.stdout.write(out)

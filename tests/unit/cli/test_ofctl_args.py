@@ -28,7 +28,8 @@ def test_options_and_targets(monkeypatch):
     assert run(["-O", "OpenFlow13", "--no-stats", "dump-flows", "br0", "tcp"]) == (
         "dump-flows", "br0", ["--protocols=OpenFlow13", "--no-stats"], ["tcp"])
     assert run(["-OOpenFlow10", "--strict", "del-flows", "unix:/var/run/x/br1.mgmt", "ip"]) \
-        == ("del-flows", "br1", ["--protocols=OpenFlow10", "--strict"], ["ip"])
+        == ("del-flows", "unix:/var/run/x/br1.mgmt", ["--protocols=OpenFlow10", "--strict"],
+            ["ip"])
     monkeypatch.setattr("sys.stdout.isatty", lambda: True)  # names by default on a terminal
     assert run(["show", "br0"])[2] == ["--names"]
     assert run(["--no-names", "show", "br0"])[2] == ["--no-names"]
@@ -50,8 +51,6 @@ def test_files_are_read_here(tmp_path, monkeypatch):
     (["show"], "'show' command requires at least 1 arguments"),
     (["show", "br0", "x"], "'show' command takes at most 1 arguments"),
     (["--bogus", "show", "br0"], "unrecognized option '--bogus'"),
-    (["dump-flows", "tcp:127.0.0.1:6653"], "tcp:127.0.0.1:6653: OpenFlow connections are not "
-                                           "supported yet; name the bridge instead"),
     ([], "missing command name; use --help for help"),
 ])
 def test_errors(argv, msg, monkeypatch):
@@ -59,3 +58,20 @@ def test_errors(argv, msg, monkeypatch):
     with pytest.raises(Fatal) as exc:
         run(argv)
     assert exc.value.msg == msg
+
+
+def test_control_transport_takes_bridge_names_only(monkeypatch):
+    """The control-socket transport maps a bridge's own socket to its name and refuses
+    other OpenFlow targets (those need the OpenFlow transport)."""
+    seen = []
+    monkeypatch.setattr(ofctl, "call", lambda path, method, params, timeout: (
+        seen.append((method, params)) or (True, "x\n")))
+    be = ofctl.ControlBackend()
+    assert be.run("show", "unix:/r/br1.mgmt", [], []) == "x\n"
+    assert seen == [("ofctl/show", ["br1"])]
+    with pytest.raises(Fatal, match="tcp:127.0.0.1:6653: OpenFlow connections"):
+        be.run("show", "tcp:127.0.0.1:6653", [], [])
+    monkeypatch.setenv("PYVS_OFCTL_TRANSPORT", "control")
+    assert isinstance(ofctl.default_backend(), ofctl.ControlBackend)
+    monkeypatch.delenv("PYVS_OFCTL_TRANSPORT")
+    assert type(ofctl.default_backend()).__name__ == "OpenFlowBackend"
