@@ -148,6 +148,9 @@ def test_groups(pyvs, realovs, of):  # noqa: F811
     # refusals: an existing id, an unknown group in a flow
     same(pyvs, realovs, *o13, "add-group", "BR", "group_id=1,type=all,bucket=output:1")
     same(pyvs, realovs, *o13, "add-flow", "BR", "table=0,priority=6,ip,actions=group:99")
+    same(pyvs, realovs, *o13, "add-flow", "BR", "table=1,priority=5,ip,actions=group:1")
+    same(pyvs, realovs, *o13, "del-flows", "BR", "out_group=1")
+    same_dump(pyvs, realovs, "dump-flows", "BR")
     same(pyvs, realovs, *o13, "del-groups", "BR", "group_id=2")
     same_dump(pyvs, realovs, "dump-flows", "BR")
 
