@@ -30,6 +30,20 @@ def sw(tmp_path):
         s.stop()
 
 
+@pytest.fixture(params=["openflow", "control"])
+def sw_any(request, tmp_path, monkeypatch):
+    """The daemon, with pyvs-ofctl on either transport (OpenFlow, the default, or the
+    control socket)."""
+    if request.param == "control":
+        monkeypatch.setenv("PYVS_OFCTL_TRANSPORT", "control")
+    s = SwitchProcess(str(tmp_path))
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
 def fails(fn, *args, status=1):
     with pytest.raises(CommandFailed) as exc:
         fn(*args)
@@ -73,7 +87,8 @@ def test_vsctl_edits_are_live_persistent_and_all_or_nothing(sw):
     assert stat.S_IMODE(os.stat(sw.paths.ctl).st_mode) == 0o600
 
 
-def test_ofctl_flows(sw, tmp_path):
+def test_ofctl_flows(sw_any, tmp_path):
+    sw = sw_any
     sw.vsctl(*SETUP)
     out = sw.ofctl("dump-flows", "br0")
     head, line = out.splitlines()
@@ -114,7 +129,8 @@ def test_ofctl_flows(sw, tmp_path):
         "NXST_AGGREGATE reply (xid=0x4): packet_count=0 byte_count=0 flow_count=0\n")
 
 
-def test_ofctl_groups_ports_tables(sw):
+def test_ofctl_groups_ports_tables(sw_any):
+    sw = sw_any
     sw.vsctl(*SETUP)
     sw.ofctl("add-group", "br0", "group_id=1,type=all,bucket=output:1,bucket=output:5")
     assert sw.ofctl("dump-groups", "br0") == (
