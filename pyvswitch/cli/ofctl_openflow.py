@@ -537,44 +537,13 @@ def replace_plan(have: Iterable[M.FlowStats] | Iterable[object],
     return plan
 
 
-def run_command(backend: OpenFlowBackend, options: list[str], words: list[str]) -> str:
-    """pyvs-ofctl's command check (``cli.ofctl``) with any OpenFlow target accepted:
-    a bridge name, ``unix:PATH``, ``tcp:IP:PORT`` or a socket file."""
-    from pyvswitch.cli import ofctl
-
-    if not words:
-        raise Fatal("missing command name; use --help for help")
-    command, args = words[0], words[1:]
-    spec = ofctl.COMMANDS.get(command)
-    if spec is None:
-        raise Fatal(f"unknown command '{command}'; use --help for help")
-    lo, hi, file_arg = spec
-    if len(args) < lo:
-        raise Fatal(f"'{command}' command requires at least {lo} arguments")
-    if len(args) > hi:
-        raise Fatal(f"'{command}' command takes at most {hi} arguments")
-    rest = args[1:]
-    if file_arg is not None:
-        path = rest[file_arg - 1]
-        options = [*options, f"--source={path}"]
-        rest = ofctl._read_lines(path)
-    return backend.run(command, args[0], options, rest)
-
-
 def main(argv: list[str] | None = None) -> int:
-    """``pyvs-ofctl`` speaking OpenFlow (``python -m pyvswitch.cli.ofctl_openflow``)."""
+    """``pyvs-ofctl`` forced onto OpenFlow, whatever ``PYVS_OFCTL_TRANSPORT`` says
+    (``python -m pyvswitch.cli.ofctl_openflow ...``)."""
     from pyvswitch.cli import ofctl
-    from pyvswitch.cli.common import fatal
 
     argv = sys.argv[1:] if argv is None else argv
-    try:
-        options, words, timeout = ofctl._parse(argv)
-        out = run_command(OpenFlowBackend(timeout), options, words)
-    except Fatal as exc:
-        fatal(ofctl.PROGRAM, exc.msg, exc.status)
-    sys.stdout.write(out)
-    sys.stdout.flush()
-    return 0
+    return ofctl.main(argv, backend=OpenFlowBackend())
 
 
 if __name__ == "__main__":

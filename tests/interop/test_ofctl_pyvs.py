@@ -10,7 +10,6 @@ package's ``OFPFlow``.
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
 from ovs.flow.ofp import OFPFlow
@@ -22,8 +21,8 @@ pytestmark = pytest.mark.interop
 
 
 def pyvs_ofctl(sw, *args: str, input: str | None = None, check: bool = True):
-    argv = [sys.executable, "-m", "pyvswitch.cli.ofctl_openflow",
-            *[sw.target if a == "BR" else a for a in args]]
+    """pyvs-ofctl as users run it (its default transport is OpenFlow)."""
+    argv = sw.proc.argv("pyvs-ofctl", *[sw.target if a == "BR" else a for a in args])
     r = subprocess.run(argv, env=sw.proc.env, input=input, capture_output=True, text=True,
                        timeout=60)
     if check:
