@@ -241,8 +241,11 @@ class OpenFlowServer:
         self._flush(fd, c, now)
 
     def _flush(self, fd: int, c: _Conn, now: float) -> None:
-        """Move the connection's output to the socket; close it if it is done."""
-        c.out += c.conn.data_to_send()
+        """Move the connection's output to the socket; close it if it is done.  While
+        the socket is backed up, output stays queued in the connection, where
+        asynchronous messages beyond its limit are dropped."""
+        if len(c.out) < READ_PAUSE:
+            c.out += c.conn.data_to_send()
         while c.out:
             try:
                 n = c.sock.send(c.out)
@@ -253,6 +256,8 @@ class OpenFlowServer:
                 c.out.clear()
                 break
             del c.out[:n]
+        if len(c.out) < READ_PAUSE and c.conn.pending_output():
+            c.out += c.conn.data_to_send()
         if c.conn.close_after_flush and not c.out:
             c.conn.close(c.conn.close_reason or "version negotiation failed")
         if c.conn.closed:

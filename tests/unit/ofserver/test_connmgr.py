@@ -304,3 +304,19 @@ def test_port_status_on_link_change_and_port_mod():
     assert [m.port.config for m, _ in b.take() if isinstance(m, M.PortStatus)] == [0x20]
     assert [m for m, _ in a.take() if isinstance(m, M.PortStatus)] == []
     assert mgr.bridge.xports[1].config & 0x20
+
+
+def test_packet_ins_to_a_peer_that_does_not_read_are_dropped_past_the_limit():
+    from pyvswitch.ofserver.ofconn import MAX_PENDING_OUTPUT
+    mgr = make_mgr()
+    ctl = primary(mgr)
+    add(ctl, "table=0,priority=10,in_port=1,actions=controller")
+    big = PKT + bytes(1400)
+    n = MAX_PENDING_OUTPUT // len(big) + 50
+    for i in range(n):
+        mgr.switch.receive("p1", [big], 1.0 + i * 1e-6)
+        mgr.flush_events(1.0)
+    # nothing was read by the controller: the queue stopped growing at the limit
+    assert ctl.conn.pending_output() <= MAX_PENDING_OUTPUT + len(big) + 200
+    ctl.pump()
+    assert len(packet_ins(ctl)) < n
