@@ -264,7 +264,7 @@ class Switch:
             br.events.extend(br.ofproto.run(now))
             if br.ml.expire(now):
                 br.mac_table_changed()
-        self.conntrack.sweep(now)
+        self.conntrack.run(now)
         self.prepare()
         if len(self.recirc) > RECIRC_GC_THRESHOLD:
             self.collect_recirc_ids()
