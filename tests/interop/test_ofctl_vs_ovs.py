@@ -200,6 +200,10 @@ BAD_FLOWS = [
     "table=0,ip,actions=set_field:80->tcp_dst",
     # commit of an invalid connection
     "table=1,ip,ct_state=+trk+inv,actions=ct(commit)",
+    # the internal table is read-only
+    "table=254,priority=1,actions=drop",
+    # (accepted by OVS: output to port 0)
+    "table=0,ip,actions=output:0",
 ]
 
 
@@ -209,6 +213,17 @@ def test_refusals_match_ovs(pyvs, realovs, of, flow):  # noqa: F811
     reset(pyvs, realovs)
     same(pyvs, realovs, *of, "add-flow", "BR", flow)
     same_dump(pyvs, realovs, *of, "dump-flows", "BR")
+
+
+@pytest.mark.parametrize("of", [[], ["-O", "OpenFlow13"]])
+def test_check_overlap(pyvs, realovs, of):  # noqa: F811
+    reset(pyvs, realovs)
+    same(pyvs, realovs, *of, "add-flow", "BR", "table=0,priority=5,ip,actions=drop")
+    same(pyvs, realovs, *of, "add-flow", "BR", "table=0,priority=5,check_overlap,tcp,"
+         "actions=drop")
+    same(pyvs, realovs, *of, "add-flow", "BR", "table=0,priority=6,check_overlap,tcp,"
+         "actions=drop")
+    same_dump(pyvs, realovs, "dump-flows", "BR")
 
 
 @pytest.mark.parametrize("of", [[], ["-O", "OpenFlow13"]])
