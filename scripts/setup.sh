@@ -16,7 +16,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
             "${need[@]}" >/dev/null
     fi
 fi
-if ! python3 -c 'import pyvswitch, scapy, hypothesis, ovs, pyroute2' >/dev/null 2>&1 \
+if ! python3 -c 'import pyvswitch, scapy, hypothesis, ovs, pyroute2, os_ken, importlinter, ruff' >/dev/null 2>&1 \
    || [ "${PYVS_SETUP_FORCE:-0}" = 1 ]; then
     echo "setup: installing pyvswitch and its test dependencies"
     python3 -m pip install -q --disable-pip-version-check -e '.[test]'
