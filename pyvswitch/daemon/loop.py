@@ -214,7 +214,7 @@ class Daemon:
         if nd is None:
             return
         now = self.clock()
-        for _ in range(RX_BURST):
+        for n in range(RX_BURST):
             try:
                 batch = nd.recv_batch(RX_BATCH)
             except NetdevError as exc:
@@ -224,7 +224,11 @@ class Daemon:
                 coverage.inc("port_rx_error")
                 return
             if not batch:
+                if n == 0 and port.fd is not None:
+                    self.ports.rx_empty(port, now)
                 return
+            if n == 0:
+                self.ports.rx_ok(port)
             self.forward(port.dp_port, batch, now)
             if len(batch) < RX_BATCH:
                 return

@@ -33,6 +33,9 @@ __all__ = ["RETRY_INTERVAL", "RX_BATCH", "PortState", "PortTable", "open_error_t
 RETRY_INTERVAL = 2.0
 #: frames read from one port per loop turn
 RX_BATCH = 64
+#: empty reads of a readable port, over at least this long, that mean "wedged"
+WEDGED_READS = 200
+WEDGED_TIME = 0.5
 
 
 def open_error_text(name: str, exc: NetdevError) -> str:
@@ -63,6 +66,9 @@ class PortState:
     tx_dropped: int = 0
     #: counters of earlier incarnations of the device, so stats never go backwards
     base: NetdevStats = field(default_factory=NetdevStats)
+    #: consecutive wake-ups that found nothing to read, and when the run began
+    empty_reads: int = 0
+    empty_since: float = 0.0
 
     def stats(self) -> NetdevStats:
         s = self.base.copy()
@@ -179,6 +185,33 @@ class PortTable:
             port.netdev = None
         coverage.inc("port_device_lost")
         self._failed(port, exc, opening=False, now=now)
+
+    def rx_empty(self, port: PortState, now: float) -> None:
+        """A readable port gave nothing.  Now and then that is a race; many times in a
+        row means the device's receive path is wedged (an AF_PACKET ring whose reader
+        waits on a slot the kernel skipped, while the kernel drops everything because
+        the ring looks full): open the device afresh."""
+        if port.empty_reads == 0:
+            port.empty_since = now
+        port.empty_reads += 1
+        if port.empty_reads < WEDGED_READS or now - port.empty_since < WEDGED_TIME:
+            return
+        port.empty_reads = 0
+        coverage.inc("port_rx_wedged_reopen")
+        self.vlog.warn("bridge", f"{port.name}: receive path stuck, reopening the device")
+        self._unregister(port)
+        nd = port.netdev
+        if nd is None:
+            return
+        try:
+            nd.reopen()
+        except NetdevError as exc:
+            self.device_lost(port, exc, now)
+            return
+        self._register(port)
+
+    def rx_ok(self, port: PortState) -> None:
+        port.empty_reads = 0
 
     def retry(self, now: float) -> list[PortState]:
         """Reopen the failed ports whose time has come; returns those now open."""

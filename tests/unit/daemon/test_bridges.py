@@ -219,3 +219,55 @@ def test_store_roundtrip_numbers(tmp_path, env, devices):
     store.transact(parse_commands(["del-port", "a"]))
     again = ConfigStore(str(tmp_path / "conf.json")).load()
     assert {n: again.interfaces[n].ofport for n in ("b", "c")} == {"b": 2, "c": 3}
+
+
+def test_wedged_receive_path_is_reopened():
+    """A port that keeps waking the loop with nothing to read is opened afresh."""
+    import socket
+
+    from pyvswitch.daemon.ports import WEDGED_READS, PortState
+
+    a, b = socket.socketpair()
+
+    class Wedged:
+        def __init__(self):
+            self.reopened = 0
+
+        def fileno(self):
+            return a.fileno()
+
+        def recv_batch(self, n):
+            return []
+
+        def reopen(self):
+            self.reopened += 1
+
+        def get_stats(self):
+            from pyvswitch.netdev.provider import NetdevStats
+
+            return NetdevStats()
+
+        def close(self):
+            pass
+
+    sel = selectors.DefaultSelector()
+    table = PortTable(sel, Vlog(modules=("bridge",)), lambda p: None)
+    nd = Wedged()
+    port = PortState("p1", "br0", "system", {}, 1, dp_port=1)
+    table.add(port, netdev=nd)
+    try:
+        for i in range(WEDGED_READS - 1):
+            table.rx_empty(port, now=10.0 + i * 0.01)
+        assert nd.reopened == 0
+        table.rx_ok(port)  # data came: the count starts again
+        for i in range(WEDGED_READS):
+            table.rx_empty(port, now=20.0 + i * 0.001)  # many, but within 0.5 s
+        assert nd.reopened == 0
+        table.rx_empty(port, now=21.0)
+        assert nd.reopened == 1
+        assert port.fd == a.fileno() and sel.get_key(a.fileno())
+    finally:
+        table.close_all()
+        sel.close()
+        a.close()
+        b.close()
