@@ -236,11 +236,20 @@ class ConntrackOps:
     def _clean(self, conn: Conn) -> None:  # provided by Conntrack
         raise NotImplementedError
 
+    def shadowed(self) -> list[Conn]:  # provided by Conntrack
+        raise NotImplementedError
+
     # -- dumps
     def dump(self, zone: int | None = None, *, now: float) -> list[Conn]:
         """Live connections (of ``zone`` if given), each once."""
-        return [c for k, c in self._conns.items()
-                if k == c.fwd and now < c.exp and (zone is None or k[0] == zone)]
+        out = [c for k, c in self._conns.items()
+               if k == c.fwd and now < c.exp and (zone is None or k[0] == zone)]
+        for c in self.shadowed():
+            # one that lost its FWD key to a newer connection is still there
+            if self._conns.get(c.fwd) is not c and now < c.exp and (
+                    zone is None or c.fwd[0] == zone):
+                out.append(c)
+        return out
 
     def format_conn(self, conn: Conn, verbose: bool = False, stats: bool = False,
                     now: float = 0.0) -> str:
@@ -277,6 +286,8 @@ class ConntrackOps:
         if match.is_zero():
             victims = [c for k, c in self._conns.items()
                        if k == c.fwd and (zone is None or k[0] == zone)]
+            victims += [c for c in self.shadowed() if self._conns.get(c.fwd) is not c
+                        and (zone is None or c.fwd[0] == zone)]
         elif match.is_five_tuple():
             key = match.key(zone or 0)
             conn = self._conns.get(key) if key is not None else None

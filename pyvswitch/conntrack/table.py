@@ -1,8 +1,13 @@
 """The connection table and its housekeeping: storage, removal, expiry, timeout policies.
 
 One dict maps both keys of every connection (the zone is part of the key) to its
-:class:`~.conn.Conn`.  A connection whose absolute expiry time has passed is invisible at
-once (lookups and dumps compare ``now`` with it) but stays in the dict, and in the count
+:class:`~.conn.Conn`.  Two live connections can claim one tuple (a reply-direction packet
+that missed a NAT'ed connection starts a connection whose REV key is the other's FWD
+key); the newer one gets the key, as OVS's lookup finds the newer first, and the older
+is remembered as *shadowed* so that it gets the key back when the newer is removed.
+
+A connection whose absolute expiry time has passed is invisible at once (lookups and
+dumps compare ``now`` with it) but stays in the dict, and in the count
 ``ct-get-nconns`` shows, until :meth:`ConnTable.sweep` reclaims it: the sweeper walks 100
 round-robin lists of connections with a per-round budget of maxconns/64 entries, as
 OVS's cleaner does, so no packet ever pays for a scan.  Removal also releases the
@@ -39,6 +44,8 @@ class ConnTable:
         #: per-instance salt of the NAT hash; never 0 (0 means "persistent")
         self.hash_basis = hash_basis if hash_basis else (self._rng.getrandbits(32) | 1)
         self._conns: dict[tuple[int, ...], Conn] = {}
+        #: key -> connections it was taken from by a newer one, oldest first
+        self._shadowed: dict[tuple[int, ...], list[Conn]] = {}
         self._lists: list[list[Conn]] = [[] for _ in range(N_EXP_LISTS)]
         self._next_list = 0
         self._next_sweep = 0
@@ -57,11 +64,14 @@ class ConnTable:
         conn = self._conns.get(key)
         return conn is not None and now < conn.exp
 
-    def _insert(self, conn: Conn) -> None:
+    def _insert(self, conn: Conn, now: float) -> None:
         """Make a new connection visible under both keys and count it."""
         conns = self._conns
-        conns[conn.fwd] = conn
-        conns[conn.rev] = conn
+        for k in (conn.fwd, conn.rev):
+            old = conns.get(k)
+            if old is not None and now < old.exp and old is not conn:
+                self._shadowed.setdefault(k, []).append(old)
+            conns[k] = conn
         self._lists[self._next_list].append(conn)
         self._next_list = (self._next_list + 1) % N_EXP_LISTS
         self.n_conns += 1
@@ -79,11 +89,35 @@ class ConnTable:
         for k in (conn.fwd, conn.rev):
             if conns.get(k) is conn:
                 del conns[k]
+                if self._shadowed:
+                    self._unshadow(k)
         zl = conn.zl
         if zl is not None and zl.active:  # type: ignore[attr-defined]
             zl.count -= 1  # type: ignore[attr-defined]
         conn.exp = RECLAIMED
         self.n_conns -= 1
+
+    def _unshadow(self, key: tuple[int, ...]) -> None:
+        """Give ``key`` back to the newest connection it was taken from, if any is left."""
+        stack = self._shadowed.get(key)
+        if stack is None:
+            return
+        while stack:
+            conn = stack.pop()
+            if conn.exp != RECLAIMED:
+                self._conns[key] = conn
+                break
+        if not stack:
+            del self._shadowed[key]
+
+    def shadowed(self) -> list[Conn]:
+        """Connections that lost a key to a newer one (each once, not yet removed)."""
+        seen: dict[int, Conn] = {}
+        for stack in self._shadowed.values():
+            for conn in stack:
+                if conn.exp != RECLAIMED:
+                    seen.setdefault(id(conn), conn)
+        return list(seen.values())
 
     def sweep(self, now: float) -> float:
         """Reclaim expired connections, within a budget; returns when to sweep next.

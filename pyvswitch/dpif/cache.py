@@ -12,7 +12,11 @@ first.
 The exact-match cache in front of this (full key -> megaflow) lives in the datapath
 facade; a megaflow that is deleted is marked ``dead`` so the EMC never returns it.
 
-Layer: dpif.  Imports: flow.layout.
+Each megaflow also carries its action list *compiled* to a shape the datapath's hot loop
+dispatches on without walking the list (:data:`KIND_OUTPUT`, :data:`KIND_OUTPUTS`,
+:data:`KIND_CT_RECIRC`, else :data:`KIND_GENERIC`, the general executor).
+
+Layer: dpif.  Imports: flow.layout, odp.actions.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 from pyvswitch.flow import layout as L
+from pyvswitch.odp import actions as A
 
 #: a datapath key's slots whose masks are forced exact for every megaflow
 _FULL32 = 0xFFFFFFFF
@@ -28,6 +33,33 @@ _FULL32 = 0xFFFFFFFF
 VLAN_TCI_MIN_MASK = L.VLAN_VID_MASK | L.VLAN_CFI
 
 _RESORT_EVERY = 1024
+RECIRC_ID = L.RECIRC_ID
+
+#: action shapes the datapath runs without the general executor
+KIND_GENERIC = 0
+#: a lone ``Output``: ``out_port`` is the port
+KIND_OUTPUT = 1
+#: only ``Output`` actions (a flood): ``arg`` is the tuple of ports
+KIND_OUTPUTS = 2
+#: ``ct(...)`` then ``recirc(id)``, the first pass of every stateful pipeline: ``arg`` is
+#: (the Ct action, the recirculation id, then the action's zone, commit, force, nat, alg
+#: port, mark and label, unpacked once)
+KIND_CT_RECIRC = 3
+_ALG_PORTS = {"": 0, "ftp": 21, "tftp": 69}
+
+
+def compile_actions(actions: tuple) -> tuple[int, object]:
+    """The (kind, argument) shape of an action list, for the datapath's dispatch."""
+    types = [type(a) for a in actions]
+    if types and all(t is A.Output for t in types):
+        if len(actions) == 1:
+            return KIND_OUTPUT, actions[0].port
+        return KIND_OUTPUTS, tuple(a.port for a in actions)
+    if types == [A.Ct, A.Recirc] and actions[0].helper in _ALG_PORTS:
+        a = actions[0]
+        return KIND_CT_RECIRC, (a, actions[1].recirc_id, a.zone, a.commit, a.force, a.nat,
+                                _ALG_PORTS[a.helper], a.mark, a.label)
+    return KIND_GENERIC, None
 
 
 def normalize_mask(mask: Sequence[int]) -> tuple[int, ...]:
@@ -65,7 +97,7 @@ class Megaflow:
 
     __slots__ = (
         "key", "mask", "masked", "actions", "owner", "ufid", "n_packets", "n_bytes",
-        "used", "tcp_flags", "dead", "out_port", "subtable", "created",
+        "used", "tcp_flags", "dead", "out_port", "subtable", "created", "kind", "arg",
     )
 
     def __init__(self, key: tuple[int, ...], mask: tuple[int, ...], actions: tuple,
@@ -82,29 +114,36 @@ class Megaflow:
         self.tcp_flags = 0
         self.dead = False
         self.out_port = -1
+        self.kind = KIND_GENERIC
+        self.arg: object = None
         self.subtable: Subtable | None = None
         self.created = now
         self.set_actions(actions)
 
     def set_actions(self, actions: tuple) -> None:
-        """Replace the actions; a lone output is flagged so the hot loop skips the
-        general executor."""
+        """Replace the actions (and their compiled shape: the change takes effect on
+        the very next packet, through any cache that points here)."""
+        self.kind, self.arg = compile_actions(actions)
+        self.out_port = self.arg if self.kind == KIND_OUTPUT else -1
         self.actions = actions
-        self.out_port = -1
-        if len(actions) == 1 and type(actions[0]).__name__ == "Output":
-            self.out_port = actions[0].port
 
 
 class Subtable:
-    """All megaflows of one mask."""
+    """All megaflows of one mask.
 
-    __slots__ = ("mask", "masker", "flows", "hits")
+    ``rids`` counts the megaflows per recirculation id: the id is always matched
+    exactly, so a lookup skips, for one dict probe, a subtable holding only other
+    passes of the pipeline (the first pass never probes the second's masks).
+    """
+
+    __slots__ = ("mask", "masker", "flows", "hits", "rids")
 
     def __init__(self, mask: tuple[int, ...]) -> None:
         self.mask = mask
         self.masker = _make_masker(mask)
         self.flows: dict[tuple, Megaflow] = {}
         self.hits = 0
+        self.rids: dict[int, int] = {}
 
 
 class PortClassifier:
@@ -121,11 +160,13 @@ class PortClassifier:
         self.lookups += 1
         if not self.lookups % _RESORT_EVERY:
             self._resort()
+        rid = key[RECIRC_ID]
         for st in self.subtables:
-            mf = st.flows.get(st.masker(key))
-            if mf is not None:
-                st.hits += 1
-                return mf
+            if rid in st.rids:
+                mf = st.flows.get(st.masker(key))
+                if mf is not None:
+                    st.hits += 1
+                    return mf
         return None
 
     def find_exact(self, key: Sequence[int], mask: tuple[int, ...]) -> Megaflow | None:
@@ -141,6 +182,9 @@ class PortClassifier:
         k = st.masker(mf.key)
         old = st.flows.get(k)
         st.flows[k] = mf
+        if old is None:
+            rid = mf.key[RECIRC_ID]
+            st.rids[rid] = st.rids.get(rid, 0) + 1
         mf.subtable = st
         return old
 
@@ -152,6 +196,11 @@ class PortClassifier:
         if st.flows.get(k) is not mf:
             return False
         del st.flows[k]
+        rid = mf.key[RECIRC_ID]
+        if st.rids[rid] > 1:
+            st.rids[rid] -= 1
+        else:
+            del st.rids[rid]
         if not st.flows:
             del self.by_mask[st.mask]
             self.subtables.remove(st)

@@ -34,22 +34,34 @@ from dataclasses import dataclass
 
 from pyvswitch import coverage
 from pyvswitch.dpif import dump
-from pyvswitch.dpif.cache import Megaflow, PortClassifier, normalize_mask
+from pyvswitch.dpif.cache import (
+    KIND_CT_RECIRC,
+    KIND_OUTPUT,
+    KIND_OUTPUTS,
+    Megaflow,
+    PortClassifier,
+    normalize_mask,
+)
 from pyvswitch.dpif.execute import ExecContext, run_actions
 from pyvswitch.dpif.provider import Upcall, UpcallCallback, UpcallKind, UpcallResult
 from pyvswitch.errors import DpifError
 from pyvswitch.flow import layout as L
 from pyvswitch.flow.extract import DEFAULT_MD, extract_headers
+from pyvswitch.odp.actions import Recirc
 
 #: how many recirculations one packet may go through (OVS's MAX_RECIRC_DEPTH)
 MAX_RECIRC_DEPTH = 6
 #: entries per exact-match cache before the oldest are evicted (OVS's EM_FLOW_HASH_ENTRIES)
 EMC_ENTRIES = 8192
+#: OVS's default ``other_config:emc-insert-inv-prob``
+EMC_INSERT_INV_PROB = 100
 
 # Ethernet (MACs as 16+32 bits) + IPv4 without options + the ports: every byte an
 # untagged IPv4 TCP/UDP key depends on except the TCP flags word (read separately).
 _QUICK = struct.Struct("!HIHIHBBH2xHBB2xIIHH")
 _U16 = struct.Struct("!H")
+_CT_FIRST = L.CT_STATE
+_CT_END = L.CT_TP_DST + 1
 
 #: netdev types as ``dpctl/show`` names them in a userspace datapath
 _SHOW_TYPES = {"internal": "tap"}
@@ -90,6 +102,11 @@ class Datapath:
         self._classifiers: dict[int, PortClassifier] = {}
         self._emc: dict[tuple[int, ...], Megaflow] = {}
         self._quick: dict[int, dict[tuple, tuple[tuple[int, ...], Megaflow]]] = {}
+        #: 1/N of megaflow hits are inserted in the exact-match caches (0: none); set
+        #: with :meth:`set_emc_insert_inv_prob`
+        self.emc_insert_inv_prob = EMC_INSERT_INV_PROB
+        self._emc_rand = 1
+        self._emc_countdown = self._emc_gap()
         self.n_hit = 0
         self.n_missed = 0
         self.n_lost = 0
@@ -166,13 +183,13 @@ class Datapath:
         quick = self._quick.get(in_port)
         if quick is None:
             quick = self._quick[in_port] = {}
-        emc = self._emc
-        cls = self._classifiers.get(in_port)
         md = None
         unpack = _QUICK.unpack_from
         hit = 0
+        off = None
         for i, pkt in enumerate(packets):
-            off = offloads[i] if offloads is not None else None
+            if offloads is not None:
+                off = offloads[i]
             try:
                 if type(pkt) is not bytearray:
                     pkt = bytearray(pkt)
@@ -201,12 +218,19 @@ class Datapath:
                                 mf.used = now
                                 if proto == 6:
                                     mf.tcp_flags |= word & 0xFFF
-                                if mf.out_port >= 0:
+                                kind = mf.kind
+                                if kind == KIND_OUTPUT:
                                     out.append((mf.out_port, pkt, off))
+                                    continue
+                                if kind == KIND_CT_RECIRC:
+                                    self._ct_recirc(ctx, ent, pkt, off, False, 0)
+                                elif kind == KIND_OUTPUTS:
+                                    for port in mf.arg:
+                                        out.append((port, pkt, off))
                                 else:
                                     run_actions(ctx, mf.actions, pkt, ent[0], off)
-                                    if ctx.recirc:
-                                        self._drain(ctx)
+                                if ctx.recirc:
+                                    self._drain(ctx)
                                 continue
                             del quick[qk]
                 if md is None:
@@ -219,92 +243,211 @@ class Datapath:
                     key = md + (sh << 32 | sl, dh << 32 | dl, 0, 0, 0, 0, 0x0800, src, dst,
                                 0, 0, 0, proto, tos, ttl, 0, 0, 0, 0, tp_src, tp_dst,
                                 word & 0xFFF if proto == 6 else 0)
+                    cls = self._classifiers.get(in_port)
                     mf = None if cls is None else cls.lookup(key)
                     if mf is not None:
-                        if len(quick) >= EMC_ENTRIES:
-                            quick.clear()
-                        quick[qk] = (key, mf)
+                        ent = [key, mf, None]
+                        c = self._emc_countdown = self._emc_countdown - 1
+                        if c <= 0:
+                            self._emc_countdown = self._emc_gap()
+                            if len(quick) >= EMC_ENTRIES:
+                                quick.clear()
+                            quick[qk] = ent
+                        self._hit(ctx, ent, pkt, off, False, 0)
+                    else:
+                        self._miss(ctx, pkt, key, off)
                 else:
                     key = md + extract_headers(pkt)
-                    mf = emc.get(key)
-                    if mf is not None and mf.dead:
-                        del emc[key]
-                        mf = None
-                    if mf is None and cls is not None:
-                        mf = cls.lookup(key)
-                        if mf is not None:
-                            self._emc_insert(key, mf)
-                if mf is not None:
-                    hit += 1
-                    mf.n_packets += 1
-                    mf.n_bytes += n
-                    mf.used = now
-                    if key[L.NW_PROTO] == 6:
-                        mf.tcp_flags |= key[L.TCP_FLAGS]
-                    if mf.out_port >= 0:
-                        out.append((mf.out_port, pkt, off))
+                    ent = self._lookup_ent(key)
+                    if ent is not None:
+                        self._hit(ctx, ent, pkt, off, False, 0)
                     else:
-                        run_actions(ctx, mf.actions, pkt, key, off)
-                else:
-                    self._miss(ctx, pkt, key, off)
-                    cls = self._classifiers.get(in_port)
+                        self._miss(ctx, pkt, key, off)
                 if ctx.recirc:
                     self._drain(ctx)
             except Exception:  # bad input must never escape the packet path
                 coverage.inc("datapath_drop_exception")
                 ctx.recirc.clear()
+                ctx.depth = 0
         self.n_hit += hit
         return out
 
-    def _emc_insert(self, key: tuple[int, ...], mf: Megaflow) -> None:
+    def _lookup_ent(self, key: tuple[int, ...]) -> list | None:
+        """The exact-match cache entry ``[key, megaflow, recirc cache]`` for ``key``,
+        made from the megaflow classifier on an EMC miss; None when no megaflow
+        matches."""
         emc = self._emc
-        if len(emc) >= EMC_ENTRIES:
-            # Start over rather than evict one by one: deleting from the front of a
-            # dict makes the next front search slower and slower.
-            emc.clear()
-        emc[key] = mf
-
-    def _lookup(self, key: tuple[int, ...]) -> Megaflow | None:
-        mf = self._emc.get(key)
-        if mf is not None:
-            if not mf.dead:
-                return mf
-            del self._emc[key]
+        ent = emc.get(key)
+        if ent is not None:
+            if not ent[1].dead:
+                return ent
+            del emc[key]
         cls = self._classifiers.get(key[L.IN_PORT])
         if cls is None:
             return None
         mf = cls.lookup(key)
-        if mf is not None:
-            self._emc_insert(key, mf)
-        return mf
+        if mf is None:
+            return None
+        ent = [key, mf, None]
+        c = self._emc_countdown = self._emc_countdown - 1
+        if c <= 0:
+            self._emc_countdown = self._emc_gap()
+            if len(emc) >= EMC_ENTRIES:
+                # Start over rather than evict one by one: deleting from the front of a
+                # dict makes the next front search slower and slower.
+                emc.clear()
+            emc[key] = ent
+        return ent
+
+    def set_emc_insert_inv_prob(self, inv: int) -> None:
+        """Insert 1 in ``inv`` megaflow hits into the exact-match caches (OVS's
+        ``other_config:emc-insert-inv-prob``; 0 = never, 1 = always, default 100)."""
+        if not 0 <= inv <= 0xFFFFFFFF:
+            raise DpifError(f"emc-insert-inv-prob {inv} out of range (0 to 4294967295)")
+        self.emc_insert_inv_prob = inv
+        self._emc_countdown = self._emc_gap()
+
+    def _emc_gap(self) -> int:
+        """Megaflow hits until the next exact-match insertion: 1/N of them on average,
+        as OVS inserts with probability 1/N, so that flows seen once (a handshake, a
+        scan) do not churn the caches while a lasting flow gets in after a few packets.
+        A random gap (a fixed-seed generator: runs are reproducible) rather than every
+        N-th hit, so that no traffic pattern keeps a flow out for good."""
+        inv = self.emc_insert_inv_prob
+        if inv <= 1:
+            return 1 if inv == 1 else 1 << 62
+        r = self._emc_rand = (self._emc_rand * 1103515245 + 12345) & 0x7FFFFFFF
+        return 1 + (r >> 4) % (2 * inv - 1)
+
+    def _hit(self, ctx: ExecContext, ent: list, pkt: bytearray, off: object, shared: bool,
+             depth: int) -> None:
+        """Run a cached megaflow on a packet (pass ``depth`` of its recirculations);
+        recirculations its actions request are left in ``ctx.recirc``."""
+        mf = ent[1]
+        key = ent[0]
+        self.n_hit += 1
+        mf.n_packets += 1
+        mf.n_bytes += len(pkt)
+        mf.used = ctx.now
+        if key[L.NW_PROTO] == 6:
+            mf.tcp_flags |= key[L.TCP_FLAGS]
+        kind = mf.kind
+        if kind == KIND_OUTPUT:
+            ctx.out.append((mf.out_port, pkt, off))
+        elif kind == KIND_CT_RECIRC:
+            self._ct_recirc(ctx, ent, pkt, off, shared, depth)
+        elif kind == KIND_OUTPUTS:
+            out = ctx.out
+            for port in mf.arg:
+                out.append((port, pkt, off))
+        else:
+            ctx.depth = depth
+            run_actions(ctx, mf.actions, pkt, key, off, shared)
+            ctx.depth = 0
+
+    def _ct_recirc(self, ctx: ExecContext, ent: list, pkt: bytearray, off: object,
+                   shared: bool, depth: int) -> None:
+        """``ct(...),recirc(id)`` without the general executor, and the recirculated
+        pass without building and hashing its key again.
+
+        When conntrack leaves the bytes alone, the recirculated key is a function of
+        this entry's key and the ct verdict alone; the entry remembers the last verdict
+        and the cache entry it led to, so an established connection's second pass is one
+        tuple comparison.  A recirculation is the last action, so running its pass right
+        away keeps the depth-first order of :meth:`_drain`.
+        """
+        ct_action, rid, zone, commit, force, nat, alg, mark, label = ent[1].arg
+        ct = ctx.conntrack
+        if ct is None or ct_action.timeout or shared or ctx.recirc:
+            ctx.depth = depth
+            run_actions(ctx, ent[1].actions, pkt, ent[0], off, shared)
+            ctx.depth = 0
+            return
+        key = ent[0]
+        good = off is not None and bool(getattr(off, "flags", 0) & 3)
+        if ctx.ct_positional:
+            res = ct.execute(pkt, key, zone, ctx.now, commit, force, nat, alg, mark, label,
+                             good)
+        else:
+            res = ct.execute(pkt, key, zone=zone, commit=commit, force=force, nat=nat,
+                             alg=alg, mark=mark, label=label, now=ctx.now, l4_csum_good=good)
+        if isinstance(res, tuple):  # the real tracker's CtResult: unpacking is cheaper
+            ctv, modified, packets = res
+        else:
+            ctv, modified, packets = res.ct, res.modified, res.packets
+        if modified or packets is not None:
+            self._ct_recirc_slow(ctx, ctv, modified, packets, key, rid, pkt, off, depth)
+            return
+        if depth >= MAX_RECIRC_DEPTH:
+            coverage.inc("datapath_drop_recirc_error")
+            return
+        rc = ent[2]
+        if rc is not None and rc[0] == ctv:
+            ent2 = rc[1]
+            mf = ent2[1]
+            if not mf.dead:
+                if mf.kind == KIND_OUTPUT:
+                    # _hit, inlined for the commonest second pass (an established
+                    # connection's output)
+                    self.n_hit += 1
+                    mf.n_packets += 1
+                    mf.n_bytes += len(pkt)
+                    mf.used = ctx.now
+                    key = ent2[0]
+                    if key[L.NW_PROTO] == 6:
+                        mf.tcp_flags |= key[L.TCP_FLAGS]
+                    ctx.out.append((mf.out_port, pkt, off))
+                else:
+                    self._hit(ctx, ent2, pkt, off, False, depth + 1)
+                return
+        key2 = (rid,) + key[1:_CT_FIRST] + tuple(ctv) + key[_CT_END:]
+        ent2 = self._lookup_ent(key2)
+        if ent2 is None:
+            self._miss(ctx, pkt, key2, off, False, depth + 1)
+            return
+        ent[2] = (ctv, ent2)
+        self._hit(ctx, ent2, pkt, off, False, depth + 1)
+
+    def _ct_recirc_slow(self, ctx: ExecContext, ctv: Sequence[int], modified: bool,
+                        packets: list | None, key: tuple[int, ...], rid: int,
+                        pkt: bytearray, off: object, depth: int) -> None:
+        """The rest of ``ct,recirc`` when conntrack changed the bytes (NAT, ALG) or
+        held or released fragments: the general executor's way."""
+        k = list(key)
+        k[_CT_FIRST:_CT_END] = ctv
+        if modified:
+            k[L.N_MD:] = extract_headers(pkt)
+        if packets is None:
+            ctx.recirc.append((pkt, (rid,) + tuple(k[1:]), off, depth + 1, False))
+            return
+        ctx.depth = depth
+        for frag in packets:
+            if not isinstance(frag, bytearray):
+                frag = bytearray(frag)
+            fkey = k[: L.N_MD] + list(extract_headers(frag))
+            run_actions(ctx, (Recirc(rid),), frag, fkey, off)
+        ctx.depth = 0
 
     def _drain(self, ctx: ExecContext) -> None:
         """Run the recirculations the last action list asked for, depth-first, in order."""
-        stack = ctx.recirc[::-1] if len(ctx.recirc) > 1 else ctx.recirc[:]
+        stack = ctx.recirc[::-1]
         ctx.recirc.clear()
         while stack:
-            pkt, key, off, depth = stack.pop()
+            pkt, key, off, depth, shared = stack.pop()
             if depth > MAX_RECIRC_DEPTH:
                 coverage.inc("datapath_drop_recirc_error")
                 continue
-            ctx.depth = depth
-            mf = self._lookup(key)
-            if mf is not None:
-                self.n_hit += 1
-                mf.n_packets += 1
-                mf.n_bytes += len(pkt)
-                mf.used = ctx.now
-                if key[L.NW_PROTO] == 6:
-                    mf.tcp_flags |= key[L.TCP_FLAGS]
-                run_actions(ctx, mf.actions, pkt, key, off)
+            ent = self._lookup_ent(key)
+            if ent is not None:
+                self._hit(ctx, ent, pkt, off, shared, depth)
             else:
-                self._miss(ctx, pkt, key, off)
+                self._miss(ctx, pkt, key, off, shared, depth)
             if ctx.recirc:
                 stack.extend(ctx.recirc[::-1])
                 ctx.recirc.clear()
-        ctx.depth = 0
 
-    def _miss(self, ctx: ExecContext, pkt: bytearray, key: tuple[int, ...], off: object) -> None:
+    def _miss(self, ctx: ExecContext, pkt: bytearray, key: tuple[int, ...], off: object,
+              shared: bool = False, depth: int = 0) -> None:
         self.n_missed += 1
         cb = self._upcall
         if cb is None:
@@ -321,7 +464,9 @@ class Datapath:
             return
         if res.mask is not None:
             self._install(key, res, ctx.now)
-        run_actions(ctx, tuple(res.actions), pkt, key, off)
+        ctx.depth = depth
+        run_actions(ctx, tuple(res.actions), pkt, key, off, shared)
+        ctx.depth = 0
 
     # --------------------------------------------------------------------- megaflows
     def _install(self, key: tuple[int, ...], res: UpcallResult, now: float) -> Megaflow:

@@ -42,17 +42,21 @@ _L4_PROTO = {"tcp": L.IPPROTO_TCP, "udp": L.IPPROTO_UDP, "sctp": L.IPPROTO_SCTP,
 class ExecContext:
     """What one batch's execution needs from the datapath, and what it collects."""
 
-    __slots__ = ("conntrack", "upcall", "now", "out", "recirc", "depth")
+    __slots__ = ("conntrack", "upcall", "now", "out", "recirc", "depth", "ct_positional")
 
     def __init__(self, conntrack: object, upcall: Callable[[Upcall], object] | None,
                  now: float) -> None:
         self.conntrack = conntrack
+        #: the tracker's ``execute`` takes (pkt, flow, zone, now, commit, force, nat, alg,
+        #: mark, label, l4_csum_good) positionally
+        self.ct_positional = bool(getattr(conntrack, "positional_execute", False))
         self.upcall = upcall
         self.now = now
         #: (dp_port, packet, offload) transmissions in order
         self.out: list[tuple[int, bytearray, object]] = []
-        #: (packet, key, offload, depth) recirculations requested by the current list
-        self.recirc: list[tuple[bytearray, tuple[int, ...], object, int]] = []
+        #: (packet, key, offload, depth, shared) recirculations requested by the current
+        #: list; ``shared``: someone else still refers to the packet's bytes
+        self.recirc: list[tuple[bytearray, tuple[int, ...], object, int, bool]] = []
         self.depth = 0
 
 
@@ -114,8 +118,11 @@ def run_actions(ctx: ExecContext, actions: tuple, pkt: bytearray, key: tuple | l
                     run_actions(ctx, rest, frag, fkey, off)
                 return
         elif t is A.Recirc:
-            # RECIRC_ID is slot 0: the recirculated key is the new id + the rest.
-            ctx.recirc.append((pkt, (a.recirc_id,) + tuple(key[1:]), off, ctx.depth + 1))
+            # RECIRC_ID is slot 0: the recirculated key is the new id + the rest.  The
+            # recirculated pass must not modify bytes an earlier output queued, or a
+            # later action of this list still uses.
+            ctx.recirc.append((pkt, (a.recirc_id,) + tuple(key[1:]), off, ctx.depth + 1,
+                               shared or i < n))
             shared = True
         elif t is A.CtClear:
             key = list(key)

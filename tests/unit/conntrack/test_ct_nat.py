@@ -16,6 +16,7 @@ from scapy.packet import raw
 
 from pyvswitch import coverage
 from pyvswitch.conntrack import Conntrack
+from pyvswitch.conntrack.ops import CtTuple
 from pyvswitch.flow import layout as L
 from pyvswitch.flow.ofpacts import NAT_F_DST, NAT_F_PERSISTENT, NAT_F_PROTO_RANDOM, NAT_F_SRC, Nat
 
@@ -366,3 +367,25 @@ def test_invalid_packet_of_natted_connection_is_still_translated(ct):
     assert r.ct[0] == INV | SNAT
     assert fields(bad) == (NAT_IP, B, 1000, 80)
     assert scapy_checksums_ok(bad)
+
+
+def test_untranslated_reply_starts_a_connection_that_shadows_the_snat_one(ct):
+    """An outside host answering the inside's real address misses the SNAT connection
+    and starts one whose REV key is the first one's FWD key: the newer claims it (OVS
+    finds the newer first), the older reappears when the newer goes, and dumps and
+    flushes see both meanwhile."""
+    r = run(ct, udp(A, B, 1000, 53), commit=True, nat=snat(), now=1.0)
+    assert r.ct[0] & SNAT
+    r = run(ct, udp(B, A, 53, 1000), commit=True, now=1.0)
+    assert r.ct[0] == NEW
+    assert len(dump(ct, now=1.0)) == 2 and ct.get_nconns() == 2
+    # An orig-direction packet of the first connection now finds the second (reply).
+    r = run(ct, udp(A, B, 1000, 53), now=1.0)
+    assert r.ct[0] == EST_RPL and not r.ct[0] & SNAT
+    assert ct.flush(orig_tuple=CtTuple(ip4(B), ip4(A), 53, 1000), proto=17, now=1.0) == 1
+    pkt = udp(A, B, 1000, 53)
+    r = run(ct, pkt, nat=BARE, now=1.0)
+    assert r.ct[0] == NEW | SNAT and fields(pkt)[0] == NAT_IP  # the first one again
+    assert ct.shadowed() == [] and len(dump(ct, now=1.0)) == 1
+    run(ct, udp(B, A, 53, 1000), commit=True, now=1.0)
+    assert ct.flush(now=1.0) == 2 and ct.get_nconns() == 0 and dump(ct, now=1.0) == []

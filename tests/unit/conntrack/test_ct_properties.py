@@ -79,11 +79,16 @@ def build(spec, history):
 
 def check_table(ct, now):
     conns = ct._conns
-    live = {id(c): c for c in conns.values() if now < c.exp}
+    live = {id(c): c for c in [*conns.values(), *ct.shadowed()] if now < c.exp}
     for conn in live.values():
-        assert conns[conn.fwd] is conn
-        assert conns[conn.rev] is conn
         fwd, rev = conn.fwd, conn.rev
+        for k in (fwd, rev):
+            # A key maps to its connection, unless a later live connection claimed the
+            # same tuple (a reply-direction packet that missed a NAT'ed or bare-nat
+            # connection): as in OVS, whose lookup finds the newest of the two first.
+            owner = conns[k]
+            assert owner is conn or (now < owner.exp and k in (owner.fwd, owner.rev)
+                                     and conn in ct.shadowed())
         assert fwd[:2] == rev[:2]
         if conn.nat & NAT_SRC:
             assert rev[K_SRC] == fwd[K_DST]
@@ -96,6 +101,8 @@ def check_table(ct, now):
             assert rev[K_DST] == fwd[K_SRC]
         elif rev[K_SRC] != 0:  # bare "ct(commit,nat)" zeroes the address, as OVS
             assert rev == rev_key(fwd)
+    dumped = ct.dump(now=now)
+    assert len({id(c) for c in dumped}) == len(dumped) == len(live)
     members = [c for lst in ct._lists for c in lst if c.exp != RECLAIMED]
     assert ct.get_nconns() == len({id(c) for c in members})
     for zl in ct.limits._zones.values():
