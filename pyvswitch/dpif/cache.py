@@ -14,7 +14,8 @@ facade; a megaflow that is deleted is marked ``dead`` so the EMC never returns i
 
 Each megaflow also carries its action list *compiled* to a shape the datapath's hot loop
 dispatches on without walking the list (:data:`KIND_OUTPUT`, :data:`KIND_OUTPUTS`,
-:data:`KIND_CT_RECIRC`, else :data:`KIND_GENERIC`, the general executor).
+:data:`KIND_CT_RECIRC`, :data:`KIND_CT_OUTPUT`, else :data:`KIND_GENERIC`, the general
+executor).
 
 Layer: dpif.  Imports: flow.layout, odp.actions.
 """
@@ -45,6 +46,9 @@ KIND_OUTPUTS = 2
 #: (the Ct action, the recirculation id, then the action's zone, commit, force, nat, alg
 #: port, mark and label, unpacked once)
 KIND_CT_RECIRC = 3
+#: ``ct(...)`` then one ``Output`` (a one-pass stateful rule, e.g. ``ct(commit),output``):
+#: ``arg`` as for :data:`KIND_CT_RECIRC` with the output port in place of the recirc id
+KIND_CT_OUTPUT = 4
 _ALG_PORTS = {"": 0, "ftp": 21, "tftp": 69}
 
 
@@ -55,10 +59,14 @@ def compile_actions(actions: tuple) -> tuple[int, object]:
         if len(actions) == 1:
             return KIND_OUTPUT, actions[0].port
         return KIND_OUTPUTS, tuple(a.port for a in actions)
-    if types == [A.Ct, A.Recirc] and actions[0].helper in _ALG_PORTS:
+    if len(types) == 2 and types[0] is A.Ct and actions[0].helper in _ALG_PORTS:
         a = actions[0]
-        return KIND_CT_RECIRC, (a, actions[1].recirc_id, a.zone, a.commit, a.force, a.nat,
-                                _ALG_PORTS[a.helper], a.mark, a.label)
+        if types[1] is A.Recirc:
+            return KIND_CT_RECIRC, (a, actions[1].recirc_id, a.zone, a.commit, a.force,
+                                    a.nat, _ALG_PORTS[a.helper], a.mark, a.label)
+        if types[1] is A.Output:
+            return KIND_CT_OUTPUT, (a, actions[1].port, a.zone, a.commit, a.force, a.nat,
+                                    _ALG_PORTS[a.helper], a.mark, a.label)
     return KIND_GENERIC, None
 
 

@@ -35,7 +35,9 @@ def _st(rid, port, flags):
     ((A.Output(2),), cache.KIND_OUTPUT),
     ((A.Output(2), A.Output(3)), cache.KIND_OUTPUTS),
     ((A.Ct(zone=1), A.Recirc(1)), cache.KIND_CT_RECIRC),
-    ((A.Ct(zone=1), A.Output(2)), cache.KIND_GENERIC),
+    ((A.Ct(zone=1), A.Output(2)), cache.KIND_CT_OUTPUT),
+    ((A.Ct(zone=1, helper="nope"), A.Output(2)), cache.KIND_GENERIC),
+    ((A.Ct(zone=1), A.Output(2), A.Output(3)), cache.KIND_GENERIC),
     ((A.Output(2), A.Recirc(1)), cache.KIND_GENERIC),
     ((), cache.KIND_GENERIC),
 ])
