@@ -338,6 +338,11 @@ CASES = [
     Case("ct-clear", ["table=0,ip,actions=ct(table=1,zone=4)",
                       "table=1,ip,ct_state=+trk,actions=ct_clear,output:2"], TCP),
     Case("ct-clear-untracked", ["ip,actions=ct_clear,output:2"], TCP),
+    Case("ct-fork-keeps-regs", ["table=0,ip,actions=load:0x7->NXM_NX_REG0[],"
+                                "set_field:0x9->metadata,ct(zone=3,table=1),resubmit(,2)",
+                                "table=1,reg0=7,metadata=0x9,ct_state=+trk+new,ct_zone=3,ip,"
+                                "actions=output:2",
+                                "table=2,ct_state=-trk,ip,reg0=7,actions=output:3"], TCP),
     Case("resubmit-ct-orig", ["table=0,ip,actions=ct(table=1)",
                               "table=1,ip,ct_state=+trk+new,actions=resubmit(,2,ct)",
                               "table=2,tcp,tp_dst=80,actions=output:2",
