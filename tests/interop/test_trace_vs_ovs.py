@@ -297,6 +297,10 @@ VLAN_PORTS = DEFAULT_PORTS + [PortSpec("p4", 4, tag=10), PortSpec("p5", 5, tag=2
                               PortSpec("p7", 7, tag=10, trunks=[10, 20],
                                        vlan_mode="native-untagged")]
 
+NATIVE_TAGGED = DEFAULT_PORTS + [PortSpec("p5", 5, tag=10), PortSpec("p6", 6, tag=20),
+                                 PortSpec("p8", 8, tag=10, trunks=[10, 20],
+                                          vlan_mode="native-tagged")]
+
 CASES = [
     Case("normal-flood", ["actions=NORMAL"], TCP),
     Case("normal-broadcast-arp", ["actions=NORMAL"], ARP),
@@ -316,6 +320,13 @@ CASES = [
     Case("normal-native-tagged-in", ["actions=NORMAL"],
          "in_port=7,dl_vlan=20,dl_src=50:54:00:00:00:07,dl_dst=ff:ff:ff:ff:ff:ff",
          ports=VLAN_PORTS),
+    Case("normal-native-tagged-untagged-in", ["actions=NORMAL"],
+         "in_port=8,dl_src=50:54:00:00:00:08,dl_dst=ff:ff:ff:ff:ff:ff", ports=NATIVE_TAGGED),
+    Case("normal-native-tagged-out", ["actions=NORMAL"],
+         "in_port=5,dl_src=50:54:00:00:00:05,dl_dst=ff:ff:ff:ff:ff:ff", ports=NATIVE_TAGGED),
+    Case("normal-native-tagged-trunk-in", ["actions=NORMAL"],
+         "in_port=8,dl_vlan=20,dl_src=50:54:00:00:00:08,dl_dst=ff:ff:ff:ff:ff:ff",
+         ports=NATIVE_TAGGED),
     Case("normal-from-controller", ["actions=NORMAL"],
          "in_port=CONTROLLER,dl_vlan=5,dl_src=50:54:00:00:00:01,dl_dst=ff:ff:ff:ff:ff:ff",
          ports=VLAN_PORTS),
