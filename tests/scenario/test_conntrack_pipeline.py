@@ -209,3 +209,67 @@ def test_expired_connection_is_new_again_for_the_pipeline():
     assert ports(sw.receive("p2", [udp(2, 1, 53, 6000)], 90.8)) == ["p1"]
     assert ports(sw.receive("p2", [udp(2, 1, 53, 6000)], 120.9)) == []
     assert sw.conntrack.dump_conntrack(zone=1, now=120.9) == []
+
+
+FTP_SNAT = [
+    "table=0,priority=100,in_port=1,ip,actions=ct(zone=4,nat,table=1)",
+    "table=0,priority=100,in_port=2,ip,actions=ct(zone=4,nat,table=2)",
+    "table=1,priority=100,tcp,tp_dst=21,ct_state=+trk+new,"
+    "actions=ct(zone=4,commit,alg=ftp,nat(src=203.0.113.1)),output:2",
+    "table=1,priority=100,ip,ct_state=+trk+est,actions=output:2",
+    "table=2,priority=100,ip,ct_state=+trk+est,actions=output:1",
+    "table=2,priority=95,ip,ct_state=+trk+rel+new,actions=ct(zone=4,commit,nat),output:1",
+    "table=2,priority=0,actions=drop",
+]
+
+
+def checksums_ok(frame: bytes) -> bool:
+    p = Ether(frame)
+    again = Ether(frame)
+    del again[IP].chksum
+    del again[TCP].chksum
+    again = Ether(bytes(again))
+    return (p[IP].chksum, p[TCP].chksum) == (again[IP].chksum, again[TCP].chksum)
+
+
+def test_ftp_through_snat_rewrites_port_and_adjusts_sequence_numbers():
+    sw = make_switch(2, fail_mode="secure")
+    sw.bridge("br0").add_flows(FTP_SNAT)
+    nat, server = "203.0.113.1", "203.0.113.2"
+    c, s = 1000, 50000
+    now = 1.0
+
+    def send(port: str, src: str, dst: str, sport: int, dport: int, flags: str, seq: int,
+             ack: int = 0, payload: bytes = b"") -> list[tuple[str, bytes]]:
+        nonlocal now
+        now += 0.01
+        a, b = (1, 2) if port == "p1" else (2, 1)
+        frame = bytes(Ether(src=MAC[a], dst=MAC[b]) / IP(src=src, dst=dst)
+                      / TCP(sport=sport, dport=dport, flags=flags, seq=seq, ack=ack,
+                            window=8192) / payload)
+        return sw.receive(port, [frame], now)
+
+    send("p1", IP4[1], server, 40000, 21, "S", c)
+    c += 1
+    send("p2", server, nat, 21, 40000, "SA", s, c)
+    s += 1
+    send("p1", IP4[1], server, 40000, 21, "A", c, s)
+    cmd = b"PORT 198,51,100,1,39,16\r\n"
+    (port, out), = send("p1", IP4[1], server, 40000, 21, "PA", c, s, cmd)
+    c += len(cmd)
+    sent = Ether(out)
+    assert port == "p2" and sent[IP].src == nat
+    assert bytes(sent[TCP].payload) == b"PORT 203,0,113,1,39,16\r\n"  # one byte shorter
+    assert sent[IP].len == 40 + len(cmd) - 1 and checksums_ok(out)
+    # the server acknowledges what it received; the client sees its own numbers
+    (port, out), = send("p2", server, nat, 21, 40000, "PA", s, c - 1, b"200 ok\r\n")
+    s += 8
+    assert port == "p1" and Ether(out)[TCP].ack == c and checksums_ok(out)
+    # the client's next segment is shifted into the server's numbering
+    (port, out), = send("p1", IP4[1], server, 40000, 21, "PA", c, s, b"LIST\r\n")
+    assert Ether(out)[TCP].seq == c - 1 and checksums_ok(out)
+    # the data connection to the NAT address reaches the real client, related
+    (port, out), = send("p2", server, nat, 20, 10000, "S", 9000)
+    got = Ether(out)
+    assert port == "p1" and (got[IP].dst, got[TCP].dport) == (IP4[1], 10000)
+    assert checksums_ok(out)
