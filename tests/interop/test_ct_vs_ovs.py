@@ -10,7 +10,10 @@ injects the same frames one by one (``netdev-dummy/receive``) and compares:
 * the datapath flows (``dpctl/dump-flows`` with packet and byte counts, recirculation ids
   renamed after the flow that emits them, flood order ignored): the megaflows of a
   conntrack pipeline carry ``ct_state``/``ct_mark``... after recirculation as OVS's do;
-* the OpenFlow rule counters (``dump-flows`` after OVS's revalidators pushed them).
+* the OpenFlow rule counters (``dump-flows`` after OVS's revalidators pushed them);
+* the operator views of ``conntrack.dpctl`` against ovs-vswitchd's replies
+  (``dump-conntrack -m``, ``ct-stats-show [-m]``, ``ct-get-nconns``, ``ct-get-limits``,
+  ``ipf-get-status``), then ``flush-conntrack`` by partial tuple and by zone.
 
 The cases stay where OVS 3.1 and the spec we follow (master) agree (spec §16): NAT
 without port ranges (the port is kept unless it collides), FTP ``PORT``/``227`` over IPv4,
@@ -29,6 +32,8 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, UDPerror, fragment
 from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6ND_NS, IPv6
 from scapy.layers.l2 import ARP, Ether
 from scapy.utils import rdpcap
+
+from pyvswitch.conntrack import dpctl
 
 from .test_trace_vs_ovs import PortSpec, our_switch, real_ovs
 
@@ -327,8 +332,29 @@ def canon_rules(text: str) -> list[str]:
     return sorted(out)
 
 
+# (command for ovs-appctl, the same through conntrack.dpctl); lines compared as sets
+OPERATOR = [
+    (["dpctl/dump-conntrack", "-m"],
+     lambda ct, now: dpctl.dump_conntrack(ct, verbose=True, now=now)),
+    (["dpctl/ct-stats-show"], lambda ct, now: dpctl.ct_stats_show(ct, now=now)),
+    (["dpctl/ct-stats-show", "-m", "zone=1"],
+     lambda ct, now: dpctl.ct_stats_show(ct, ["zone=1"], verbose=True, now=now)),
+    (["dpctl/ct-get-nconns"], lambda ct, now: dpctl.ct_get_nconns(ct)),
+    (["dpctl/ct-get-limits"], lambda ct, now: dpctl.ct_get_limits(ct)),
+    (["dpctl/ipf-get-status"], lambda ct, now: dpctl.ipf_get_status(ct)),
+    # a partial tuple (a scan in both directions), then what is left of zone 1
+    (["dpctl/flush-conntrack", "zone=1", "ct_nw_proto=17"],
+     lambda ct, now: dpctl.flush_conntrack(ct, ["zone=1", "ct_nw_proto=17"], now=now)),
+    (["dpctl/dump-conntrack"], lambda ct, now: dpctl.dump_conntrack(ct, now=now)),
+    (["dpctl/flush-conntrack", "zone=1"],
+     lambda ct, now: dpctl.flush_conntrack(ct, ["zone=1"], now=now)),
+    (["dpctl/dump-conntrack"], lambda ct, now: dpctl.dump_conntrack(ct, now=now)),
+]
+
+
 # ------------------------------------------------------------------- the test
-def _run_ovs(ovs, case: Case, tmp: Path) -> tuple[dict[str, list[bytes]], str, str, str]:
+def _run_ovs(ovs, case: Case,
+             tmp: Path) -> tuple[dict[str, list[bytes]], str, str, str, list[str]]:
     ovs.setup(case.ports, [], [], False)
     ovs.appctl("dpctl/flush-conntrack")
     for p in case.ports:
@@ -341,13 +367,14 @@ def _run_ovs(ovs, case: Case, tmp: Path) -> tuple[dict[str, list[bytes]], str, s
     ct = ovs.appctl("dpctl/dump-conntrack")
     dp = ovs.appctl("dpctl/dump-flows")
     rules = ovs.ofctl("dump-flows", "br0")
+    views = [ovs.appctl(*cmd) for cmd, _ in OPERATOR]
     ovs.vsctl("del-br", "br0")  # closes the pcap files
     sent = {p.name: [bytes(x) for x in rdpcap(str(tmp / f"{p.name}.pcap"))]
             for p in case.ports}
-    return sent, ct, dp, rules
+    return sent, ct, dp, rules, views
 
 
-def _run_ours(case: Case) -> tuple[dict[str, list[bytes]], str, str, str]:
+def _run_ours(case: Case) -> tuple[dict[str, list[bytes]], str, str, str, list[str]]:
     sw, br = our_switch(case.ports, case.flows, [])
     sent: dict[str, list[bytes]] = {p.name: [] for p in case.ports}
     now = 1.0
@@ -358,17 +385,21 @@ def _run_ours(case: Case) -> tuple[dict[str, list[bytes]], str, str, str]:
                 sent[out_port].append(bytes(data))
     now += 0.5
     ct = "\n".join(sw.conntrack.dump_conntrack(None, False, False, now=now))
-    return sent, ct, sw.datapath.format_flows(now=now), br.dump_flows(now=now)
+    dp, rules = sw.datapath.format_flows(now=now), br.dump_flows(now=now)
+    views = [fn(sw.conntrack, now) for _, fn in OPERATOR]
+    return sent, ct, dp, rules, views
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_conntrack_pipeline_matches_ovs(real_ovs, case, tmp_path):
-    o_sent, o_ct, o_dp, o_rules = _run_ovs(real_ovs, case, tmp_path)
-    sent, ct, dp, rules = _run_ours(case)
+    o_sent, o_ct, o_dp, o_rules, o_views = _run_ovs(real_ovs, case, tmp_path)
+    sent, ct, dp, rules, views = _run_ours(case)
     for port in o_sent:
         assert [f.hex() for f in sent[port]] == [f.hex() for f in o_sent[port]], \
             f"frames sent on {port} differ"
     assert sorted(ct.splitlines()) == sorted(o_ct.splitlines())
     assert canon_dp_flows(dp) == canon_dp_flows(o_dp)
     assert canon_rules(rules) == canon_rules(o_rules)
+    for (cmd, _), theirs, ours in zip(OPERATOR, o_views, views):
+        assert sorted(ours.splitlines()) == sorted(theirs.splitlines()), " ".join(cmd)
     assert any(sent.values()), "the case forwards nothing: it would prove little"
