@@ -145,6 +145,28 @@ def _firewall_steps() -> list[tuple[str, bytes]]:
     ]
 
 
+def _tcp_lifecycle_steps() -> list[tuple[str, bytes]]:
+    """Through FIREWALL: RSTs out of and in the window, port reuse after a reset, SYN
+    retransmission, a mid-stream pickup, a SYN in an established connection."""
+    t = Tcp(1, 2, IN1, IN2, 41000, 80)
+    steps = [("p1", arp(1, 2, IN1, IN2)), ("p2", arp(2, 1, IN2, IN1, op=2)),
+             ("p1", t.c("S")), ("p1", tcp(1, 2, IN1, IN2, 41000, 80, "S", 1000)),
+             ("p2", t.s("SA")), ("p1", t.c("A")), ("p1", t.c("PA", b"abc")),
+             ("p2", tcp(2, 1, IN2, IN1, 80, 41000, "R", t.sseq + 5000)),  # out of window
+             ("p2", t.s("A")),
+             ("p1", tcp(1, 2, IN1, IN2, 41000, 80, "S", 77)),   # SYN inside a connection
+             ("p2", tcp(2, 1, IN2, IN1, 80, 41000, "R", t.sseq)),  # exact: both TIME_WAIT
+             ("p2", t.s("A"))]
+    again = Tcp(1, 2, IN1, IN2, 41000, 80)  # the same ports right after the reset
+    again.cseq, again.sseq = 90000, 7000
+    steps += [("p1", again.c("S")), ("p2", again.s("SA")), ("p1", again.c("A"))]
+    pick = Tcp(1, 2, IN1, IN2, 42000, 80)  # picked up mid-stream
+    pick.cseq, pick.sseq = 5000, 6000
+    steps += [("p1", pick.c("PA", b"mid")), ("p2", pick.s("A")), ("p2", pick.s("PA", b"x")),
+              ("p1", pick.c("FA")), ("p2", pick.s("FA")), ("p1", pick.c("A"))]
+    return steps
+
+
 SNAT = [
     "table=0,priority=100,in_port=1,ip,actions=ct(zone=2,nat,table=1)",
     "table=0,priority=100,in_port=2,ip,actions=ct(zone=2,nat,table=2)",
@@ -273,6 +295,7 @@ def _frag_steps() -> list[tuple[str, bytes]]:
 
 CASES = [
     Case("firewall-v4-v6-mark-label", FIREWALL, _firewall_steps()),
+    Case("tcp-lifecycle", FIREWALL, _tcp_lifecycle_steps()),
     Case("snat", SNAT, _snat_steps()),
     Case("dnat-port-forward", DNAT, _dnat_steps()),
     Case("tenant-zones", TENANTS, _tenant_steps(),
