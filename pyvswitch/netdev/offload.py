@@ -45,6 +45,7 @@ __all__ = [
     "finish_offload",
     "internet_checksum",
     "ones_sum",
+    "pack_vnet_hdr",
     "parse_vnet_hdr",
     "shift_offload",
 ]
@@ -93,6 +94,20 @@ class VnetHdr(NamedTuple):
     @property
     def is_gso(self) -> bool:
         return (self.gso_type & ~GSO_ECN) != GSO_NONE
+
+
+_packed: dict[VnetHdr, bytes] = {}
+
+
+def pack_vnet_hdr(info: VnetHdr) -> bytes:
+    """``info.pack()``, remembered: the frames of a flow carry the same header, and the
+    transmit path asks for it once per frame."""
+    raw = _packed.get(info)
+    if raw is None:
+        if len(_packed) >= 4096:
+            _packed.clear()
+        raw = _packed[info] = info.pack()
+    return raw
 
 
 def parse_vnet_hdr(buf: bytes | bytearray | memoryview) -> VnetHdr | None:

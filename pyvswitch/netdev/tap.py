@@ -24,7 +24,13 @@ from collections.abc import Mapping, Sequence
 from pyvswitch import coverage
 from pyvswitch.errors import NetdevError
 from pyvswitch.netdev import linux
-from pyvswitch.netdev.offload import VNET_HDR, VNET_HDR_LEN, ZERO_VNET_HDR, VnetHdr
+from pyvswitch.netdev.offload import (
+    VNET_HDR,
+    VNET_HDR_LEN,
+    ZERO_VNET_HDR,
+    VnetHdr,
+    pack_vnet_hdr,
+)
 from pyvswitch.netdev.provider import NetdevStats, Offload, Packet, parse_mtu
 
 __all__ = ["NetdevTap"]
@@ -141,7 +147,7 @@ class NetdevTap:
         writev = os.writev
         sent = nbytes = 0
         for frame, info in packets:
-            hdr = ZERO_VNET_HDR if info is None else info.pack()
+            hdr = ZERO_VNET_HDR if info is None else pack_vnet_hdr(info)
             try:
                 writev(fd, (hdr, frame))
             except BlockingIOError:
