@@ -239,7 +239,8 @@ FTP = [
     "table=0,priority=100,in_port=1,ip,actions=ct(zone=4,table=1)",
     "table=0,priority=100,in_port=2,ip,actions=ct(zone=4,table=2)",
     "table=1,priority=100,tcp,tp_dst=21,ct_state=+trk+new,"
-    "actions=ct(zone=4,commit,alg=ftp,exec(set_field:0x7->ct_mark)),output:2",
+    "actions=ct(zone=4,commit,alg=ftp,"
+    "exec(set_field:0x7->ct_mark,set_field:0x50/0xf0->ct_label)),output:2",
     "table=1,priority=100,udp,tp_dst=69,ct_state=+trk+new,"
     "actions=ct(zone=4,commit,alg=tftp,exec(set_field:0x8->ct_mark)),output:2",
     "table=1,priority=100,ip,ct_state=+trk+est,actions=output:2",
@@ -253,7 +254,7 @@ FTP = [
 
 def _ftp_steps() -> list[tuple[str, bytes]]:
     """Active and passive FTP, then TFTP; the data connections are related to their
-    control connection and inherit its mark.  (No NAT here: OVS rewrites an FTP payload
+    control connection and inherit its mark and label.  (No NAT here: OVS rewrites an FTP payload
     only in a buffer with room to grow, which ``netdev-dummy/receive`` never gives it; the
     rewrite is compared with OVS in tests/system/ and in tests/unit/conntrack/.)"""
     t = Tcp(1, 2, IN1, OUT2, 40000, 21)
