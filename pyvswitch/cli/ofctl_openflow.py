@@ -21,7 +21,9 @@ import os
 import socket
 import stat
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
 
 from pyvswitch.cli.common import Fatal, paths
 from pyvswitch.cli.ofctl_openflow_print import (
@@ -31,6 +33,7 @@ from pyvswitch.cli.ofctl_openflow_print import (
     format_tables,
     reply_name,
 )
+from pyvswitch.daemon.ofctl_text import flow_error
 from pyvswitch.errors import OFPError, ParseError, RemoteProtocolError
 from pyvswitch.flow.actions_text import parse_actions
 from pyvswitch.flow.flow_text import (
@@ -288,7 +291,7 @@ class OpenFlowBackend:
         try:
             return fn(bridge, versions, options, args)
         except ParseError as exc:
-            raise Fatal(exc.msg) from None
+            raise Fatal(flow_error(exc)) from None
         except OFPError as exc:
             raise Fatal(exc.msg) from None
 
@@ -311,7 +314,7 @@ class OpenFlowBackend:
     def _flow_request(self, target: str, versions, options, args, cls) -> tuple:
         flt = args[0] if args else None
         pm = self._lookups(target, versions, port_first=True) if flt is not None else {}
-        fm = parse_flow_mod(flt or "", FlowModCommand.DELETE, pm)
+        fm = _parsed(parse_flow_mod, flt or "", FlowModCommand.DELETE, pm)
         c = self._open(target, versions)
         try:
             nx = c.version == OFP10_VERSION
@@ -336,6 +339,10 @@ class OpenFlowBackend:
         stats = not self._has(options, "--no-stats")
         sort = self._has(options, "--sort") or self._has(options, "--rsort")
         flows = list(reply.flows)
+        plain = not names and stats and not sort
+        if not plain:
+            # ovs-ofctl reads these dumps without the Nicira age extension: no ages
+            flows = [replace(f, idle_age=None, hard_age=None) for f in flows]
         if sort:
             flows.sort(key=lambda f: f.priority, reverse=self._has(options, "--rsort"))
         port_names = {v: k for k, v in pm.items()} if names else None
@@ -343,7 +350,7 @@ class OpenFlowBackend:
             port_names = {v: k for k, v in self._port_map(target, versions).items()}
         lines = [format_flow_stats(f, show_stats=stats, port_names=port_names)
                  for f in flows]
-        if not names and stats and not sort:
+        if plain:
             lines.insert(0, f"{reply_name(version, 'NXST_FLOW', 'OFPST_FLOW')} "
                             f"(xid={xid:#x}):")
         return "".join(line + "\n" for line in lines)
@@ -427,10 +434,13 @@ class OpenFlowBackend:
     def _flow_mods(self, target, versions, options, texts, command, source=None):
         pm = self._lookups(target, versions, port_first=False)
         if source is not None:
-            fms = parse_flow_mods(texts, command, pm, source=source)
+            try:
+                fms = parse_flow_mods(texts, command, pm, source=source)
+            except ParseError as exc:
+                raise Fatal(flow_error(exc)) from None
             texts = [t for t in texts if t.strip() and not t.lstrip().startswith("#")]
         else:
-            fms = [parse_flow_mod(t, command, pm) for t in texts]
+            fms = [_parsed(parse_flow_mod, t, command, pm) for t in texts]
         return fms, texts
 
     def c_add_flow(self, target: str, versions, options, args) -> str:
@@ -472,7 +482,7 @@ class OpenFlowBackend:
     def _group_mods(self, target, versions, options, args, command) -> str:
         self._lookups(target, versions, port_first=False)
         texts = args or ([""] if command is GroupModCommand.DELETE else [])
-        gms = [parse_group_mod(t or "group_id=all", command) for t in texts]
+        gms = [_parsed(parse_group_mod, t or "group_id=all", command) for t in texts]
         with self._open(target, frozenset({OFP13_VERSION, OFP14_VERSION}) | versions) as c:
             for gm, text in zip(gms, texts):
                 xid = c.send(gm)
@@ -501,7 +511,7 @@ class OpenFlowBackend:
             else parse_port(in_text, pm)
         if in_port is None:
             raise Fatal(f"{in_text}: bad port number")
-        actions = parse_actions(actions_text, pm)
+        actions = _parsed(parse_actions, actions_text, pm)
         frames = []
         for hexstr in packets:
             try:
@@ -511,6 +521,14 @@ class OpenFlowBackend:
         pos = [M.PacketOut(tuple(actions), f, in_port) for f in frames]
         self._transact(target, versions, pos, [actions_text] * len(pos))
         return ""
+
+
+def _parsed(fn: Callable[..., Any], text: str, *args: object) -> Any:
+    """``fn(text, *args)``; a ParseError becomes one line naming ``text``."""
+    try:
+        return fn(text, *args)
+    except ParseError as exc:
+        raise Fatal(flow_error(exc, text)) from None
 
 
 def replace_plan(have: Iterable[M.FlowStats] | Iterable[object],

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from pyvswitch import __version__
 from pyvswitch.config import dbctl
 from pyvswitch.config.model import Bridge, Config, Interface, Port
 from pyvswitch.errors import ConfigError, SwitchError
@@ -304,7 +305,9 @@ def _generic(fn: Callable[[Config, list[str], bool], str | None]) -> Callable[..
 
 
 def _show(cfg: Config, cmd: VsctlCommand) -> str:
-    return dbctl.format_show(cfg)
+    # OVS's start-up script records the switch's version in the database and ``show``
+    # ends with it; ours is the package's.
+    return dbctl.format_show(cfg, ovs_version=__version__)
 
 
 COMMANDS: dict[str, _Syntax] = {

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pyvswitch.control.commands import CommandError
 from pyvswitch.daemon.commands import find_bridge
 from pyvswitch.daemon.ofctl_text import (
+    flow_error,
     format_aggregate,
     format_features,
     format_port_stats,
@@ -79,7 +80,17 @@ def _bridge(d: Daemon, name: str) -> Any:
 
 
 def _parse(text: str, command: FlowModCommand, br: Any) -> FlowMod:
-    return parse_flow_mod(text, command, br.port_map())
+    return _naming(text, parse_flow_mod, text, command, br.port_map())
+
+
+def _naming(text: str, fn: Any, *args: Any) -> Any:
+    """``fn(*args)``; a ParseError learns the flow text it is about (for its message)."""
+    try:
+        return fn(*args)
+    except ParseError as exc:
+        if exc.text is not None:
+            raise
+        raise ParseError(exc.msg, text, exc.pos) from None
 
 
 def _apply(br: Any, fms: list[FlowMod]) -> None:
@@ -132,7 +143,7 @@ def register(d: Daemon) -> None:
         names = o.has("--names")
         stats = not o.has("--no-stats")
         sort = "--sort" in o.words or "--rsort" in o.words
-        flows = br.flow_stats(flt, d.clock())
+        flows = _naming(flt or "", br.flow_stats, flt, d.clock())
         plain = not names and stats and not sort
         if not plain or o.version != 10:
             flows = [replace(f, idle_age=None, hard_age=None) for f in flows]
@@ -150,7 +161,7 @@ def register(d: Daemon) -> None:
         o = _Opts(args)
         br = _bridge(d, o.rest[0])
         flt = o.rest[1] if len(o.rest) > 1 else None
-        flows = br.flow_stats(flt, d.clock())
+        flows = _naming(flt or "", br.flow_stats, flt, d.clock())
         head = _reply_name(o, "NXST_AGGREGATE reply", "OFPST_AGGREGATE")
         return format_aggregate(head, _xid(o, 0x4, 0x2, flt is not None), flows)
 
@@ -242,7 +253,8 @@ def register(d: Daemon) -> None:
             o = _Opts(args)
             br = _bridge(d, o.rest[0])
             texts = o.rest[1:] or ([""] if command is GroupModCommand.DELETE else [])
-            mods = [parse_group_mod(text or "group_id=all", command) for text in texts]
+            mods = [_naming(text, parse_group_mod, text or "group_id=all", command)
+                    for text in texts]
             for gm in mods:
                 br.handle_group_mod(gm)
         return run
@@ -280,7 +292,10 @@ def _with_min(name: str, n: int, fn: Any) -> Any:
         rest = [a for a in args if not a.startswith("--")]
         if len(rest) < n:
             raise CommandError(f"'{name}' command requires at least {n} arguments")
-        return fn(args)
+        try:
+            return fn(args)
+        except ParseError as exc:
+            raise CommandError(flow_error(exc)) from None
 
     return run
 
@@ -317,7 +332,7 @@ def _packet_out(d: Daemon, br: Any, args: list[str]) -> None:
         in_port = parse_port(in_port_text, br.port_map())
     except ParseError:
         raise CommandError(f"{in_port_text}: bad port number") from None
-    actions = parse_actions(actions_text, br.port_map())
+    actions = _naming(actions_text, parse_actions, actions_text, br.port_map())
     frames = []
     for hexstr in packets:
         try:

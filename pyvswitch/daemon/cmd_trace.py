@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from pyvswitch.control.commands import CommandError
-from pyvswitch.daemon.compose import flow_compose
+from pyvswitch.daemon.compose import DEFAULT_L7_LEN, flow_compose, packet_expand
 from pyvswitch.errors import ParseError
 from pyvswitch.flow import layout as L
 from pyvswitch.flow.match import Match
@@ -76,7 +76,8 @@ def parse_trace_args(d: Daemon, args: list[str]) -> tuple[Any, str, bytes | None
     pos: list[str] = []
     ct_next: list[str] = []
     generate = False
-    l7_len = 64
+    l7: bytes | None = None
+    l7_len = DEFAULT_L7_LEN
     i = 0
     while i < len(args):
         arg = args[i]
@@ -88,7 +89,15 @@ def parse_trace_args(d: Daemon, args: list[str]) -> tuple[Any, str, bytes | None
             i += 1
             if arg == "--ct-next":
                 ct_next.append(args[i])
-            elif arg == "--l7-len":
+            elif arg == "--l7":
+                digits = "".join(args[i].split())
+                try:
+                    l7 = bytes.fromhex(digits)
+                except ValueError:
+                    raise CommandError("Trailing garbage in packet data") from None
+                l7_len = len(l7)
+            else:
+                l7 = None
                 l7_len = int(args[i]) if args[i].isdigit() else 0
                 if l7_len > 64000:
                     raise CommandError(f"{args[i]}: too much L7 data")
@@ -125,20 +134,21 @@ def parse_trace_args(d: Daemon, args: list[str]) -> tuple[Any, str, bytes | None
             raise CommandError(f"{pos[0]}: unknown bridge")
         text = pos[1]
     if generate:
-        packet = _generate(br, text)
+        packet = _generate(br, text, l7, l7_len)
     return br, text, packet, ct_next
 
 
-def _generate(br: Any, text: str) -> bytes:
+def _generate(br: Any, text: str, l7: bytes | None, l7_len: int) -> bytes:
     try:
         match, _ = parse_match(text, br.port_map())
     except ParseError as exc:
         raise CommandError(f"Bad openflow flow syntax: {exc.msg}") from None
-    return flow_compose(list(match.value))
+    return flow_compose(list(match.value), l7, l7_len)
 
 
-def _packet_arg(d: Daemon, text: str) -> bytes:
-    """``netdev-dummy/receive``'s packet: hex, or a datapath flow to compose."""
+def _packet_arg(d: Daemon, text: str, size: int = 0) -> bytes:
+    """``netdev-dummy/receive``'s packet: hex, or a datapath flow to compose (padded to
+    ``size`` bytes when given, as ``--len`` asks)."""
     try:
         return eth_from_hex(text)
     except ValueError:
@@ -152,7 +162,10 @@ def _packet_arg(d: Daemon, text: str) -> bytes:
         except (ParseError, ValueError, KeyError, IndexError):
             key = None
         if key is not None:
-            return flow_compose(list(key))
+            if not size:
+                return flow_compose(list(key))
+            # OVS: the headers alone, then zeros up to the length asked for
+            return packet_expand(flow_compose(list(key), None, 0), list(key), size)
     raise CommandError(f"syntax error at {text}")
 
 
@@ -171,12 +184,17 @@ def register(d: Daemon) -> None:
             raise CommandError("no such dummy netdev")
         frames = []
         i = 0
+        if rest[:1] == ["--qid"]:
+            rest = rest[2:]
         while i < len(rest):
             arg = rest[i]
-            if arg in ("--qid", "--len"):
+            size = 0
+            if i + 2 < len(rest) and rest[i + 1] == "--len":
+                size = int(rest[i + 2]) if rest[i + 2].isdigit() else 0
+                if size < 60:
+                    raise CommandError("too small packet len")
                 i += 2
-                continue
-            frames.append(_packet_arg(d, arg))
+            frames.append(_packet_arg(d, arg, size))
             i += 1
         if not frames:
             raise CommandError("no packet or flow given")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from pyvswitch import __version__
 from pyvswitch.config.dbctl import format_show
 from pyvswitch.config.vsctl import COMMANDS, VsctlExit, execute, parse_commands
 from pyvswitch.control.commands import CommandError
@@ -38,7 +39,8 @@ def register(d: Daemon) -> None:
                 status = d.status_config()
                 _, outputs, _ = execute(status, commands)
                 connected = _connected(d)
-                outputs = [format_show(status, connected=connected) if c.name == "show"
+                outputs = [format_show(status, ovs_version=__version__, connected=connected)
+                           if c.name == "show"
                            else out for c, out in zip(commands, outputs)]
             else:
                 outputs = d.transact(commands)

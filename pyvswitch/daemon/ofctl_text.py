@@ -9,13 +9,15 @@ Counters a device does not keep print as ``?``, as OVS prints them for ``dummy``
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pyvswitch.daemon.ports import PortTable
+from pyvswitch.errors import ParseError
 from pyvswitch.types import OFPP_LOCAL
 
-__all__ = ["N_TABLES", "format_aggregate", "format_features", "format_port_stats",
-           "format_tables"]
+__all__ = ["N_TABLES", "flow_error", "format_aggregate", "format_features",
+           "format_port_stats", "format_tables"]
 
 #: tables ovs-ofctl shows (OVS has 255 but reports 254: table 254 is internal)
 N_TABLES = 254
@@ -157,3 +159,27 @@ def format_aggregate(head: str, xid: int, flows: list[Any]) -> str:
     nbytes = sum(f.byte_count for f in flows)
     return (f"{head} (xid={xid:#x}): packet_count={packets} byte_count={nbytes} "
             f"flow_count={len(flows)}\n")
+
+
+_SOURCE = re.compile(r"^(\S+:\d+: )")
+
+
+def flow_error(exc: ParseError, text: str | None = None) -> str:
+    """A flow-text error in the form of INTERFACE.md, naming the token and the flow:
+    ``unknown field 'tcp_dts' in "tcp,tcp_dts=80"``.
+
+    The rest of ovs-ofctl's wording is kept (``foo: invalid or unknown port for
+    in_port in "in_port=foo"``), and so is the ``FILE:LINE:`` of a flow file; ``text``
+    is the flow the message is about when the error does not carry it.
+    """
+    msg = exc.msg
+    m = _SOURCE.match(msg)
+    prefix = m.group(1) if m else ""
+    body = msg[len(prefix):]
+    if body.startswith("unknown keyword "):
+        body = f"unknown field '{body[len('unknown keyword '):]}'"
+    flow = exc.text if exc.text is not None else text
+    if flow is not None and flow.strip():
+        body += f' in "{flow.strip()}"'
+    return prefix + body
+

@@ -47,6 +47,8 @@ COMMANDS = [
     ["dump-flows", "BR", "table=1"],
     ["--no-stats", "dump-flows", "BR", "table=1,ct_state=+trk+new,ip"],
     ["--no-stats", "--sort", "dump-flows", "BR"],
+    ["--names", "dump-flows", "BR"],
+    ["--rsort", "dump-flows", "BR", "table=1"],
     ["dump-aggregate", "BR"],
     ["dump-aggregate", "BR", "table=3"],
     ["dump-tables", "BR"],
@@ -123,6 +125,10 @@ def test_errors_are_one_line(pyvs):  # noqa: F811
     r = pyvs_ofctl(pyvs, "dump-flows", "br9", check=False)
     assert (r.returncode, r.stderr) == (1, "pyvs-ofctl: br9 is not a bridge or a socket\n")
     r = pyvs_ofctl(pyvs, "add-flow", "br0", "tcp,tcp_dts=80,actions=drop", check=False)
-    assert (r.returncode, r.stderr) == (1, "pyvs-ofctl: unknown keyword tcp_dts\n")
+    assert (r.returncode, r.stderr) == (
+        1, "pyvs-ofctl: unknown field 'tcp_dts' in \"tcp,tcp_dts=80,actions=drop\"\n")
+    # ovs-ofctl's words for the same mistake are still there to recognise
+    theirs = pyvs.ofctl("add-flow", "BR", "tcp,tcp_dts=80,actions=drop", check=False)
+    assert (theirs.returncode, theirs.stderr) == (1, "ovs-ofctl: unknown keyword tcp_dts\n")
     r = pyvs_ofctl(pyvs, "dump-flows", "tcp:127.0.0.1:1", check=False)
     assert r.returncode == 1 and "failed to connect to socket" in r.stderr

@@ -66,6 +66,7 @@ def test_vsctl_edits_are_live_persistent_and_all_or_nothing(sw):
         "            Interface p1",
         "        Port p2",
         "            Interface p2",
+        '    ovs_version: "0.1.0"',
     ]
     assert sw.vsctl("list-br") == "br0\n"
     assert sw.vsctl("list-ports", "br0") == "p1\np2\n"
@@ -101,8 +102,17 @@ def test_ofctl_flows(sw_any, tmp_path):
     assert sw.ofctl("-O", "OpenFlow13", "dump-flows", "br0", "tcp").splitlines()[0] == (
         "OFPST_FLOW reply (OF1.3) (xid=0x6):")
     assert ",in_port=p1," in sw.ofctl("--names", "dump-flows", "br0")
+    # errors name the token and the flow (INTERFACE.md), in ovs-ofctl's words otherwise
     assert fails(sw.ofctl, "add-flow", "br0", "tcp,tcp_dts=80,actions=drop") == (
-        "pyvs-ofctl: unknown keyword tcp_dts")
+        "pyvs-ofctl: unknown field 'tcp_dts' in \"tcp,tcp_dts=80,actions=drop\"")
+    assert fails(sw.ofctl, "dump-flows", "br0", "tcp,tcp_dts=80") == (
+        "pyvs-ofctl: unknown field 'tcp_dts' in \"tcp,tcp_dts=80\"")
+    assert fails(sw.ofctl, "add-flow", "br0", "in_port=p9,actions=drop") == (
+        "pyvs-ofctl: p9: invalid or unknown port for in_port in \"in_port=p9,actions=drop\"")
+    assert fails(sw.ofctl, "packet-out", "br0", "1", "frob", "00" * 60) == (
+        "pyvs-ofctl: unknown action frob in \"frob\"")
+    assert fails(sw.ofctl, "-O", "OpenFlow13", "add-group", "br0", "group_id=1,type=frob") == (
+        "pyvs-ofctl: invalid group type frob in \"group_id=1,type=frob\"")
     assert fails(sw.ofctl, "dump-flows", "br9") == "pyvs-ofctl: br9 is not a bridge or a socket"
     assert fails(sw.ofctl, "add-flow", "br0") == (
         "pyvs-ofctl: 'add-flow' command requires at least 2 arguments")
@@ -110,7 +120,7 @@ def test_ofctl_flows(sw_any, tmp_path):
     f = tmp_path / "flows.txt"
     f.write_text("priority=1,udp,actions=drop\n# comment\npriority=2,bogus=1,actions=drop\n")
     assert fails(sw.ofctl, "add-flows", "br0", str(f)) == (
-        f"pyvs-ofctl: {f}:3: unknown keyword bogus")
+        f"pyvs-ofctl: {f}:3: unknown field 'bogus' in \"priority=2,bogus=1,actions=drop\"")
     assert "udp" not in sw.ofctl("dump-flows", "br0")
     sw.run("pyvs-ofctl", "add-flows", "br0", "-", input="priority=1,udp,actions=drop\n")
     assert "priority=1,udp actions=drop" in sw.ofctl("dump-flows", "br0")

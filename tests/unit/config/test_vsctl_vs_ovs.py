@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from pyvswitch import __version__
 from pyvswitch.config.model import Config
 from pyvswitch.config.vsctl import VsctlExit, execute, parse_commands
 from pyvswitch.errors import ConfigError
@@ -291,7 +292,11 @@ def test_show_same_as_real_ovs_vsctl(ovsdb):
         subprocess.run([*base, *argv], check=True, env=env, timeout=30)
         cfg, (rc, _, err) = ours(cfg, argv)
         assert rc == 0, err
+    # OVS's start-up script records the version; ours is the package's
+    subprocess.run([*base, "set", "Open_vSwitch", ".", f"ovs_version={__version__}"],
+                   check=True, env=env, timeout=30)
     theirs = subprocess.run([*base, "show"], capture_output=True, text=True, env=env, timeout=30)
     _, (rc, mine, _) = ours(cfg, ["show"])
     assert mine.splitlines()[0] == cfg.uuid
     assert _canonical_show(mine) == _canonical_show(theirs.stdout)
+    assert mine.endswith(f'\n    ovs_version: "{__version__}"\n')

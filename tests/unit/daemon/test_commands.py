@@ -121,6 +121,13 @@ def test_trace_forms(d):
     gen = ok(d, "ofproto/trace", "br0", "in_port=1,tcp,nw_src=198.51.100.1,"
              "nw_dst=198.51.100.2,tp_dst=80", "-generate")
     assert "Datapath actions: ct(commit,zone=1),2" in gen
+    # -generate builds the packet with the payload asked for (--l7 hex, --l7-len N)
+    assert ok(d, "ofproto/trace", "br0", "in_port=1,udp,nw_src=198.51.100.1,"
+              "nw_dst=198.51.100.2", "-generate", "--l7", "deadbeef").startswith("Flow: ")
+    assert err(d, "ofproto/trace", "br0", "in_port=1", "-generate", "--l7", "zz") == (
+        "Trailing garbage in packet data\n")
+    assert err(d, "ofproto/trace", "br0", "in_port=1", "--l7-len", "70000") == (
+        "70000: too much L7 data\n")
     assert err(d, "ofproto/trace", "br9", "in_port=1") == "br9: unknown bridge\n"
     assert err(d, "ofproto/trace", "br0") == (
         "syntax error at br0 (or the bridge name was omitted)\n")
@@ -137,6 +144,11 @@ def test_basic_commands(d):
     ok(d, "netdev-dummy/receive", "p1", SYN)
     assert err(d, "netdev-dummy/receive", "p9", "00" * 60) == "no such dummy netdev\n"
     assert err(d, "netdev-dummy/receive", "p1", "zz") == "syntax error at zz\n"
+    assert err(d, "netdev-dummy/receive", "p1", SYN, "--len", "20") == (
+        "too small packet len\n")
+    before = d.ports.get("p1").stats().rx_bytes
+    ok(d, "netdev-dummy/receive", "p1", "--qid", "0", SYN, "--len", "300")
+    assert d.ports.get("p1").stats().rx_bytes == before + 300
     fdb = ok(d, "fdb/show", "br0")
     assert fdb.splitlines()[1].split()[:3] == ["1", "0", "02:00:00:00:00:01"]
     assert err(d, "fdb/show", "br9") == "no such bridge\n"

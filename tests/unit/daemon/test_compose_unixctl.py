@@ -12,7 +12,7 @@ from scapy.layers.l2 import ARP, Ether
 
 from pyvswitch.control.client import transact
 from pyvswitch.control.commands import CommandError, CommandTable
-from pyvswitch.daemon.compose import flow_compose
+from pyvswitch.daemon.compose import flow_compose, packet_expand
 from pyvswitch.daemon.unixctl import UnixctlServer
 from pyvswitch.daemon.vlog import Vlog
 from pyvswitch.flow import layout as L
@@ -56,6 +56,25 @@ def test_composed_packet_extracts_to_the_flow(text):
 def test_icmp_echo_is_the_size_ovs_composes():
     match, _ = parse_match(FLOWS[2])
     assert len(flow_compose(list(match.value))) == 106
+
+
+def test_payload_only_where_ovs_puts_one():
+    """As OVS: a SYN carries no data (54 bytes), a plain segment the 64 counting bytes;
+    ``packet_expand`` pads to a length and fixes IP/UDP lengths and checksums."""
+    syn = list(parse_match(FLOWS[0])[0].value)
+    assert len(flow_compose(syn)) == 54
+    ack = list(parse_match(FLOWS[0].replace("+syn", "+ack"))[0].value)
+    assert flow_compose(ack)[-64:] == bytes(range(64))
+    udp = list(parse_match(FLOWS[1])[0].value)
+    bare = flow_compose(udp, None, 0)
+    big = packet_expand(bare, udp, 200)
+    p = Ether(big)
+    assert len(big) == 200 and p[IP].len == 200 - 18 and p[UDP].len == 200 - 18 - 20
+    for layer in (IP, UDP):
+        want = p[layer].chksum
+        del p[layer].chksum
+        assert Ether(bytes(p))[layer].chksum == want
+    assert packet_expand(bare, udp, 10) == bare
 
 
 def _serve(sel, rounds=20):
