@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pyvswitch.conntrack import dpctl as ctl
 from pyvswitch.conntrack.ops import TupleNotFound
 from pyvswitch.control.commands import CommandError
+from pyvswitch.daemon.dpctl_filter import DumpSelection
 from pyvswitch.errors import ParseError
 
 if TYPE_CHECKING:
@@ -75,13 +76,16 @@ def register(d: Daemon) -> None:
 
     def dump_flows(args: list[str]) -> str:
         f, rest = flags(args)
-        rest = [a for a in rest if not a.startswith(("filter=", "type=", "pmd="))]
+        sel = DumpSelection.take(rest)
         rest = _dp_arg(d, rest, 3)
         if rest:
             raise dpctl_error(errno.EINVAL, "datapath not found")
         verbose = "-m" in f
         names = verbose if "--names" not in f and "--no-names" not in f else "--names" in f
-        return d.switch.datapath.format_flows(verbose=verbose, names=names, now=d.clock())
+        dp = d.switch.datapath
+        if sel.trivial:
+            return dp.format_flows(verbose=verbose, names=names, now=d.clock())
+        return sel.format(dp, verbose=verbose, names=names, now=d.clock())
 
     def del_flows(args: list[str]) -> None:
         _dp_arg(d, args, 3)
