@@ -2,7 +2,8 @@
 
 Each case installs the same flows on our in-process ``Switch`` and on a private
 ``ovs-vswitchd`` (dummy datapath, dummy ports capturing what they send to pcap files),
-injects the same frames one by one (``netdev-dummy/receive``) and compares:
+injects the same frames one by one (``netdev-dummy/receive``) -- hand-written cases and
+random TCP/UDP/ICMP sequences through the firewall (fixed seeds) -- and compares:
 
 * what every port transmitted, byte for byte and in order (NAT rewrites, checksums,
   fragments forwarded as they came);
@@ -23,6 +24,7 @@ payload rewrite (see ``_ftp_steps``).
 
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -294,6 +296,47 @@ def _frag_steps() -> list[tuple[str, bytes]]:
     return [("p1", f) for f in out] + [("p2", f) for f in (ret[2], ret[0], ret[1])]
 
 
+def random_firewall_steps(rng: random.Random, n: int) -> list[tuple[str, bytes]]:
+    """Random TCP segments (any flags, sequence and ack numbers near or far from the
+    connection's), UDP both ways and ICMP errors quoting earlier packets, on two
+    connections through FIREWALL: window tracking, pickup, resets, port reuse and
+    related errors in whatever order chance gives."""
+    steps = [("p1", arp(1, 2, IN1, IN2)), ("p2", arp(2, 1, IN2, IN1, op=2))]
+    quoted: list[bytes] = []
+    bases: dict[int, tuple[int, int]] = {}
+    for _ in range(n):
+        kind = rng.random()
+        sport = rng.choice([40000, 40001])
+        out = rng.random() < 0.55
+        if kind < 0.75:
+            flags = rng.choice(["S", "SA", "A", "PA", "FA", "R", "RA", "F", "SF", "", "PA",
+                                "A", "A"])
+            c, s = bases.setdefault(sport, (rng.randrange(1 << 32), rng.randrange(1 << 32)))
+            cseq = (c + rng.choice([0, 1, 2, 5, 100, 70000, -1, 1 << 31])) % (1 << 32)
+            sseq = (s + rng.choice([0, 1, 2, 5, 100, 70000, -1])) % (1 << 32)
+            payload = rng.choice([b"", b"", b"abc", b"x" * 40])
+            if out:
+                frame = tcp(1, 2, IN1, IN2, sport, 80, flags, cseq, sseq, payload)
+            else:
+                frame = tcp(2, 1, IN2, IN1, 80, sport, flags, sseq, cseq, payload)
+            quoted.append(frame)
+        elif kind < 0.9:
+            frame = (udp(1, 2, IN1, IN2, sport, 53) if out else udp(2, 1, IN2, IN1, 53, sport))
+            quoted.append(frame)
+        elif quoted:
+            inner = bytes(Ether(rng.choice(quoted))[IP])[:28]
+            frame = bytes(Ether(src=M[2], dst=M[1]) / IP(src=IN2, dst=IN1)
+                          / ICMP(type=3, code=3) / inner)
+            out = False
+        else:
+            continue
+        steps.append(("p1" if out else "p2", frame))
+        if rng.random() < 0.1 and sport in bases:
+            c, s = bases[sport]
+            bases[sport] = ((c + rng.randrange(50)) % (1 << 32), s)
+    return steps
+
+
 CASES = [
     Case("firewall-v4-v6-mark-label", FIREWALL, _firewall_steps()),
     Case("tcp-lifecycle", FIREWALL, _tcp_lifecycle_steps()),
@@ -303,7 +346,8 @@ CASES = [
          ports=[PortSpec(f"p{i}", i) for i in (1, 2, 3, 4)]),
     Case("ftp-tftp-helpers", FTP, _ftp_steps()),
     Case("fragments", FRAGS, _frag_steps()),
-]
+] + [Case(f"random-firewall-{seed}", FIREWALL,
+          random_firewall_steps(random.Random(f"ct-{seed}"), 40)) for seed in range(6)]
 
 
 # ------------------------------------------------------------------- normalising
