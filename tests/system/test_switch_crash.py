@@ -45,23 +45,23 @@ def big_config(sw: SwitchProcess) -> None:
 def test_sigkill_mid_write_never_breaks_the_config(tmp_path):
     rnd = random.Random(4)
     sw = SwitchProcess(str(tmp_path))
-    sw.start()
-    big_config(sw)
-    sw.stop()
-    for _ in range(6):
+    try:  # a failure anywhere must not leave a daemon behind
         sw.start()
-        hammer = subprocess.Popen([sys.executable, "-c", HAMMER, sw.paths.ctl, "400"],
-                                  env=sw.env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        time.sleep(rnd.uniform(0.2, 0.8))
-        sw.kill(signal.SIGKILL)
-        hammer.wait(20)
-        sw.proc = None
-        cfg = ConfigStore(sw.paths.conf).load()  # raises if the file were torn
-        assert len(cfg.bridges["br0"].ports) >= 151
-    # and the daemon comes back with it
-    sw.start()
-    try:
+        big_config(sw)
+        sw.stop()
+        for _ in range(6):
+            sw.start()
+            hammer = subprocess.Popen([sys.executable, "-c", HAMMER, sw.paths.ctl, "400"],
+                                      env=sw.env, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+            time.sleep(rnd.uniform(0.2, 0.8))
+            sw.kill(signal.SIGKILL)
+            hammer.wait(20)
+            sw.proc = None
+            cfg = ConfigStore(sw.paths.conf).load()  # raises if the file were torn
+            assert len(cfg.bridges["br0"].ports) >= 151
+        # and the daemon comes back with it
+        sw.start()
         assert "p149" in sw.vsctl("list-ports", "br0")
     finally:
         sw.stop()

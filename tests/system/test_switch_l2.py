@@ -96,6 +96,29 @@ def test_missing_device_refused_and_vanished_device_reopened(testbed, switch):
     assert ping_eventually(testbed, h1, h2.ip)
 
 
+@pytest.mark.parametrize("kind", ["internal", "tap"])
+def test_internal_and_tap_ports_carry_traffic(testbed, switch, kind):
+    """A port of type internal or tap is a device the switch creates (in its own
+    namespace here): the host reaches an address on it through the bridge, and the
+    device goes away with the port."""
+    h1 = testbed.add_host(ipv4=["198.51.100.1/24"])
+    add_bridge(switch, [h1])
+    name = f"{testbed.prefix}{kind[:3]}"
+
+    def link() -> str | None:
+        r = testbed.run_switch(["ip", "-o", "link", "show", name], check=False)
+        return r.stdout if r.returncode == 0 else None
+
+    switch.vsctl("add-port", "br0", name, "--", "set", "Interface", name, f"type={kind}",
+                 "ofport_request=7")
+    assert wait_for(lambda: ",UP" in (link() or ""), timeout=5), link()
+    assert " 7(" + name + "): " in switch.ofctl("show", "br0")
+    testbed.run_switch(["ip", "addr", "add", "198.51.100.254/24", "dev", name])
+    assert ping_eventually(testbed, h1, "198.51.100.254")
+    switch.vsctl("del-port", "br0", name)
+    assert wait_for(lambda: link() is None, timeout=5), "the device outlived its port"
+
+
 def test_real_ovs_appctl_traces_through_our_socket(testbed, switch):
     h1 = testbed.add_host(ipv4=["198.51.100.1/24"])
     h2 = testbed.add_host(ipv4=["198.51.100.2/24"])

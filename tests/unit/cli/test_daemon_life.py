@@ -134,3 +134,21 @@ def test_usage_errors(tmp_path):
     assert r.stderr == "pyvs-ofctl: unknown command 'frob'; use --help for help\n"
     r = sw.run("pyvs-vsctl", "--bogus", "show", check=False)
     assert (r.returncode, r.stderr) == (1, "pyvs-vsctl: unrecognized option '--bogus'\n")
+
+
+def test_verbose_option_sets_log_levels(tmp_path):
+    """``-vMODULE:DEST:LEVEL`` on the command line is ``vlog/set`` at start; a bad
+    specification stops the start with one line."""
+    sw = SwitchProcess(str(tmp_path), extra_args=("--log-file", "-vbridge:file:dbg",
+                                                  "--verbose=unixctl:console:err"))
+    with sw:
+        levels = {line.split()[0]: line.split()[1:] for line in
+                  sw.appctl("vlog/list").splitlines()[2:]}
+        assert levels["bridge"][1:] == ["INFO", "DBG"]
+        assert levels["unixctl"] == ["ERR", "INFO", "INFO"]
+        assert levels["vswitchd"][1:] == ["INFO", "INFO"]
+    r = subprocess.run([*sw.argv("pyvswitchd"), "-vfrob"], env=sw.env, capture_output=True,
+                       text=True, timeout=20)
+    assert (r.returncode, r.stderr) == (1, 'pyvswitchd: no destination, level, or module '
+                                           '"frob"\n')
+

@@ -31,3 +31,17 @@ def test_demo_in_process_runs_to_the_end():
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr
     assert r.stdout.rstrip().endswith("Every verdict was the expected one.")
     assert "\033[" not in r.stdout
+
+
+def test_non_root_says_so_and_runs_in_process(monkeypatch, capsys):
+    """What ``./demo`` does for a normal user: it explains why, then runs the same policy
+    in process (and without colour when the output is not a terminal)."""
+    from pyvswitch import demo
+
+    monkeypatch.setattr(demo.os, "geteuid", lambda: 1000)
+    assert demo.main([]) == 0
+    out = capsys.readouterr().out
+    assert ("Running in-process (not running as root, so no network namespaces): same "
+            "policy, packets injected into the switch.") in out
+    assert out.rstrip().endswith("Every verdict was the expected one.")
+    assert "\033[" not in out
