@@ -18,6 +18,9 @@ pytestmark = pytest.mark.netns
 def test_l2_learning_three_hosts(testbed, switch):
     hosts = [testbed.add_host(ipv4=[f"198.51.100.{n}/24"]) for n in (1, 2, 3)]
     add_bridge(switch, hosts)
+    for h in hosts:  # system ports listen promiscuously
+        link = testbed.run_switch(["ip", "-d", "link", "show", h.switch_ifname]).stdout
+        assert re.search(r"promiscuity [1-9]", link), link
     assert ping_eventually(testbed, hosts[0], hosts[1].ip)
     for a in hosts:
         for b in hosts:
