@@ -82,12 +82,13 @@ def ftp_interest(pkt: bytearray, l4: int, end: int, v6: bool) -> bool:
 
 def ftp_ctl(exps: Expectations, conn: Conn, pkt: bytearray, l3: int, l4: int, end: int,
             v6: bool, reply: bool, state: int, interest: bool, nat: bool,
-            ) -> tuple[int, int, bool]:
+            partial: bool = False) -> tuple[int, int, bool]:
     """Run the FTP helper on a control packet; returns ``(state, end, bytes changed)``.
 
     ``interest`` selects the pass: True after tracking (messages announcing a data
     connection: expectation, NAT rewrite), False around tracking (other packets: only
     the sequence skew).  A packet whose kind does not fit the pass is left alone.
+    ``partial``: the TCP checksum is offloaded (see ``fix_tcp_checksum``).
     """
     start = tcp_payload_offset(pkt, l4)
     msg = parse_ftp_message(pkt[start:end], reply, v6)
@@ -117,7 +118,7 @@ def ftp_ctl(exps: Expectations, conn: Conn, pkt: bytearray, l3: int, l4: int, en
         apply_seq_skew(pkt, l4, alg.seq_skew, reply == alg.skew_reply)
         changed = True
     if changed:
-        fix_tcp_checksum(pkt, l3, l4, end, 0x86DD if v6 else 0x0800)
+        fix_tcp_checksum(pkt, l3, l4, end, 0x86DD if v6 else 0x0800, partial)
     if delta and alg is not None:
         alg.seq_skew += delta
         alg.skew_reply = reply

@@ -51,7 +51,14 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Final
 
-from pyvswitch.packet.checksum import csum_replace16, l4_checksum_v4, l4_checksum_v6
+from pyvswitch.packet.checksum import (
+    csum,
+    csum_replace16,
+    l4_checksum_v4,
+    l4_checksum_v6,
+    pseudo_header_v4,
+    pseudo_header_v6,
+)
 from pyvswitch.packet.headers import ETH_TYPE_IP
 
 __all__ = [
@@ -549,14 +556,25 @@ def apply_seq_skew(pkt: bytearray, l4_ofs: int, skew: int, in_skew_dir: bool) ->
         _U32.pack_into(pkt, ofs, adjust_ack(_U32.unpack_from(pkt, ofs)[0], skew))
 
 
-def fix_tcp_checksum(pkt: bytearray, l3_ofs: int, l4_ofs: int, l3_end: int, eth_type: int) -> None:
-    """Recompute the TCP checksum over ``pkt[l4_ofs:l3_end]`` with the IP pseudo-header."""
+def fix_tcp_checksum(pkt: bytearray, l3_ofs: int, l4_ofs: int, l3_end: int, eth_type: int,
+                     partial: bool = False) -> None:
+    """Recompute the TCP checksum over ``pkt[l4_ofs:l3_end]`` with the IP pseudo-header.
+
+    ``partial``: the checksum is offloaded, so the field gets what the device starts
+    from, the positive pseudo-header sum (for the new length).
+    """
     pkt[l4_ofs + 16 : l4_ofs + 18] = b"\0\0"
     seg = pkt[l4_ofs:l3_end]
     if eth_type == ETH_TYPE_IP:
         src, dst = pkt[l3_ofs + 12 : l3_ofs + 16], pkt[l3_ofs + 16 : l3_ofs + 20]
-        value = l4_checksum_v4(src, dst, _IPPROTO_TCP, seg)
+        if partial:
+            value = csum(b"", pseudo_header_v4(src, dst, _IPPROTO_TCP, len(seg)))
+        else:
+            value = l4_checksum_v4(src, dst, _IPPROTO_TCP, seg)
     else:
         src, dst = pkt[l3_ofs + 8 : l3_ofs + 24], pkt[l3_ofs + 24 : l3_ofs + 40]
-        value = l4_checksum_v6(src, dst, _IPPROTO_TCP, seg)
+        if partial:
+            value = csum(b"", pseudo_header_v6(src, dst, _IPPROTO_TCP, len(seg)))
+        else:
+            value = l4_checksum_v6(src, dst, _IPPROTO_TCP, seg)
     _U16.pack_into(pkt, l4_ofs + 16, value)

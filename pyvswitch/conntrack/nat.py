@@ -11,7 +11,11 @@ connection have their outer header rewritten like a packet of that connection an
 embedded header rewritten the opposite way, then the ICMP checksum is recomputed.
 
 Checksums are updated incrementally (RFC 1624) and are correct afterwards; a UDP checksum
-of zero (none, IPv4) stays zero; SCTP's CRC is patched so that a bad CRC stays bad.
+of zero (none, IPv4) stays zero; SCTP's CRC is patched so that a bad CRC stays bad.  A
+frame whose L4 checksum is left to the device (``partial``: offloaded, the field holds
+the positive pseudo-header sum, see :mod:`pyvswitch.netdev.offload`) gets address changes
+in that positive form and nothing for changes inside the L4 header, which the device
+sums itself.
 
 Layer: conntrack.  Imports: flow.ofpacts (Nat), packet.checksum, conntrack.conn,
 conntrack.parse.
@@ -227,47 +231,56 @@ def _unique_l4(rev: list[int], idx: int, peer: int, curr: int, lo: int, hi: int,
 
 
 # ------------------------------------------------------------------ packet rewriting
+def _positive(fn: Callable[..., int], c: int, old: int, new: int) -> int:
+    """An address change applied to a positive (not inverted) pseudo-header sum."""
+    return ~fn(~c & 0xFFFF, old, new) & 0xFFFF
+
+
 def _set_v4_addr(pkt: bytearray, l3: int, ofs: int, new: int, proto: int, l4: int,
-                 end: int) -> None:
+                 end: int, partial: bool = False) -> None:
     """Write an IPv4 address at ``l3+ofs``, fixing the IP and TCP/UDP checksums."""
     old = _U32.unpack_from(pkt, l3 + ofs)[0]
     if old == new:
         return
     size = end - l4
-    if proto == 6 and size >= 20:
-        c = _U16.unpack_from(pkt, l4 + 16)[0]
-        _U16.pack_into(pkt, l4 + 16, csum_replace32(c, old, new))
-    elif proto == 17 and size >= 8:
-        c = _U16.unpack_from(pkt, l4 + 6)[0]
-        if c:
-            _U16.pack_into(pkt, l4 + 6, csum_replace32(c, old, new) or 0xFFFF)
+    cofs = l4 + 16 if proto == 6 and size >= 20 else l4 + 6 if proto == 17 and size >= 8 else -1
+    if cofs >= 0:
+        c = _U16.unpack_from(pkt, cofs)[0]
+        if partial:
+            _U16.pack_into(pkt, cofs, _positive(csum_replace32, c, old, new))
+        elif proto == 6:
+            _U16.pack_into(pkt, cofs, csum_replace32(c, old, new))
+        elif c:
+            _U16.pack_into(pkt, cofs, csum_replace32(c, old, new) or 0xFFFF)
     c = _U16.unpack_from(pkt, l3 + 10)[0]
     _U16.pack_into(pkt, l3 + 10, csum_replace32(c, old, new))
     _U32.pack_into(pkt, l3 + ofs, new)
 
 
 def _set_v6_addr(pkt: bytearray, l3: int, ofs: int, new: int, proto: int, l4: int,
-                 end: int) -> None:
+                 end: int, partial: bool = False) -> None:
     """Write an IPv6 address at ``l3+ofs``, fixing TCP/UDP/ICMPv6 checksums."""
     a, b = _ADDR6.unpack_from(pkt, l3 + ofs)
     old = a << 64 | b
     if old == new:
         return
     size = end - l4
-    if proto == 6 and size >= 20:
-        c = _U16.unpack_from(pkt, l4 + 16)[0]
-        _U16.pack_into(pkt, l4 + 16, csum_replace128(c, old, new))
-    elif proto == 17 and size >= 8:
-        c = _U16.unpack_from(pkt, l4 + 6)[0]
-        if c:
-            _U16.pack_into(pkt, l4 + 6, csum_replace128(c, old, new) or 0xFFFF)
-    elif proto == 58 and size >= 4:
-        c = _U16.unpack_from(pkt, l4 + 2)[0]
-        _U16.pack_into(pkt, l4 + 2, csum_replace128(c, old, new))
+    cofs = (l4 + 16 if proto == 6 and size >= 20 else l4 + 6 if proto == 17 and size >= 8
+            else l4 + 2 if proto == 58 and size >= 4 else -1)
+    if cofs >= 0:
+        c = _U16.unpack_from(pkt, cofs)[0]
+        if partial:
+            _U16.pack_into(pkt, cofs, _positive(csum_replace128, c, old, new))
+        elif proto == 17:
+            if c:
+                _U16.pack_into(pkt, cofs, csum_replace128(c, old, new) or 0xFFFF)
+        else:
+            _U16.pack_into(pkt, cofs, csum_replace128(c, old, new))
     _ADDR6.pack_into(pkt, l3 + ofs, new >> 64, new & 0xFFFFFFFFFFFFFFFF)
 
 
-def _set_ports(pkt: bytearray, proto: int, l4: int, end: int, sport: int, dport: int) -> None:
+def _set_ports(pkt: bytearray, proto: int, l4: int, end: int, sport: int, dport: int,
+               partial: bool = False) -> None:
     """Write L4 ports (ICMPv4 info messages: the identifier ``sport``)."""
     size = end - l4
     if proto == 6 or proto == 17:
@@ -277,7 +290,7 @@ def _set_ports(pkt: bytearray, proto: int, l4: int, end: int, sport: int, dport:
         if osport == sport and odport == dport:
             return
         cofs = l4 + (16 if proto == 6 else 6)
-        if cofs + 2 <= end:
+        if cofs + 2 <= end and not partial:
             c = _U16.unpack_from(pkt, cofs)[0]
             if proto == 6 or c:
                 c = csum_replace16(csum_replace16(c, osport, sport), odport, dport)
@@ -287,6 +300,9 @@ def _set_ports(pkt: bytearray, proto: int, l4: int, end: int, sport: int, dport:
         struct.pack_into("!HH", pkt, l4, sport, dport)
     elif proto == 132:
         if size < 12:
+            return
+        if partial:  # the CRC is the device's to compute
+            struct.pack_into("!HH", pkt, l4, sport, dport)
             return
         old_csum = bytes(pkt[l4 + 8:l4 + 12])
         data = bytearray(pkt[l4:end])
@@ -303,56 +319,60 @@ def _set_ports(pkt: bytearray, proto: int, l4: int, end: int, sport: int, dport:
         old = _U16.unpack_from(pkt, l4 + 4)[0]
         if old != sport:
             _U16.pack_into(pkt, l4 + 4, sport)
-            c = _U16.unpack_from(pkt, l4 + 2)[0]
-            _U16.pack_into(pkt, l4 + 2, csum_replace16(c, old, sport))
+            if not partial:
+                c = _U16.unpack_from(pkt, l4 + 2)[0]
+                _U16.pack_into(pkt, l4 + 2, csum_replace16(c, old, sport))
 
 
-def _pat(pkt: bytearray, proto: int, l4: int, end: int, key: tuple[int, ...]) -> None:
+def _pat(pkt: bytearray, proto: int, l4: int, end: int, key: tuple[int, ...],
+         partial: bool = False) -> None:
     """Make the L4 header look like the reverse of ``key`` (OVS ``pat_packet``)."""
     if proto == 1:
-        _set_ports(pkt, 1, l4, end, key[K_SPORT] & 0xFFFF, 0)
+        _set_ports(pkt, 1, l4, end, key[K_SPORT] & 0xFFFF, 0, partial)
     elif proto == 6 or proto == 17 or proto == 132:
-        _set_ports(pkt, proto, l4, end, key[K_DPORT], key[K_SPORT])
+        _set_ports(pkt, proto, l4, end, key[K_DPORT], key[K_SPORT], partial)
 
 
 def _nat_addrs(pkt: bytearray, l3: int, v6: bool, proto: int, l4: int, end: int,
-               key: tuple[int, ...], action: int) -> None:
+               key: tuple[int, ...], action: int, partial: bool = False) -> None:
     if action & NAT_SRC:
         if v6:
-            _set_v6_addr(pkt, l3, 8, key[K_DST], proto, l4, end)
+            _set_v6_addr(pkt, l3, 8, key[K_DST], proto, l4, end, partial)
         else:
-            _set_v4_addr(pkt, l3, 12, key[K_DST], proto, l4, end)
+            _set_v4_addr(pkt, l3, 12, key[K_DST], proto, l4, end, partial)
     elif action & NAT_DST:
         if v6:
-            _set_v6_addr(pkt, l3, 24, key[K_SRC], proto, l4, end)
+            _set_v6_addr(pkt, l3, 24, key[K_SRC], proto, l4, end, partial)
         else:
-            _set_v4_addr(pkt, l3, 16, key[K_SRC], proto, l4, end)
+            _set_v4_addr(pkt, l3, 16, key[K_SRC], proto, l4, end, partial)
 
 
 def nat_packet(pkt: bytearray, l3: int, l4: int, end: int, conn: Conn, reply: bool,
-               related: bool) -> int:
+               related: bool, partial: bool = False) -> int:
     """Translate a packet of ``conn`` travelling in direction ``reply``.
 
     Returns the ct_state bits to add (snat or dnat).  ``related`` packets are ICMP
-    errors: their embedded header is translated the opposite way.
+    errors: their embedded header is translated the opposite way.  ``partial``: the L4
+    checksum is offloaded (see the module docstring).
     """
     key = conn.fwd if reply else conn.rev
     action = nat_reverse(conn.nat) if reply else conn.nat
     v6 = bool(key[1] & V6)
     outer_proto = (58 if v6 else 1) if related else key[1] & 0xFF
     bits = CS_SRC_NAT if action & NAT_SRC else CS_DST_NAT if action & NAT_DST else 0
-    _nat_addrs(pkt, l3, v6, outer_proto, l4, end, key, action)
+    _nat_addrs(pkt, l3, v6, outer_proto, l4, end, key, action, partial)
     if action & (NAT_SRC | NAT_DST):
         if related:
-            _nat_inner(pkt, l3, l4, end, v6, key, nat_reverse(action))
+            _nat_inner(pkt, l3, l4, end, v6, key, nat_reverse(action), partial)
         else:
-            _pat(pkt, key[1] & 0xFF, l4, end, key)
+            _pat(pkt, key[1] & 0xFF, l4, end, key, partial)
     return bits
 
 
 def _nat_inner(pkt: bytearray, l3: int, l4: int, end: int, v6: bool, key: tuple[int, ...],
-               action: int) -> None:
-    """Rewrite the packet embedded in an ICMP error, then recompute the ICMP checksum."""
+               action: int, partial: bool = False) -> None:
+    """Rewrite the packet embedded in an ICMP error, then recompute the ICMP checksum
+    (offloaded: its starting value, the pseudo-header sum for ICMPv6, 0 for ICMPv4)."""
     il3 = l4 + 8
     offs = inner_offsets(pkt, il3, end, v6)
     if offs is None:
@@ -365,6 +385,9 @@ def _nat_inner(pkt: bytearray, l3: int, l4: int, end: int, v6: bool, key: tuple[
     if v6:
         a, b, c, d = struct.unpack_from("!QQQQ", pkt, l3 + 8)
         start = a + b + c + d + 58 + (end - l4)
-        _U16.pack_into(pkt, l4 + 2, checksum(pkt[l4:end], start))
-    else:
+        if partial:
+            _U16.pack_into(pkt, l4 + 2, ~checksum(b"", start) & 0xFFFF)
+        else:
+            _U16.pack_into(pkt, l4 + 2, checksum(pkt[l4:end], start))
+    elif not partial:
         _U16.pack_into(pkt, l4 + 2, checksum(pkt[l4:end]))

@@ -44,6 +44,8 @@ class ConnTable:
         #: per-instance salt of the NAT hash; never 0 (0 means "persistent")
         self.hash_basis = hash_basis if hash_basis else (self._rng.getrandbits(32) | 1)
         self._conns: dict[tuple[int, ...], Conn] = {}
+        #: the packet being tracked has an offloaded (partial) L4 checksum
+        self._partial = False
         #: key -> connections it was taken from by a newer one, oldest first
         self._shadowed: dict[tuple[int, ...], list[Conn]] = {}
         self._lists: list[list[Conn]] = [[] for _ in range(N_EXP_LISTS)]

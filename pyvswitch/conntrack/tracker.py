@@ -141,13 +141,16 @@ class Conntrack(ConnTable, ConntrackOps):
                 commit: bool = False, force: bool = False, nat: Nat | None = None,
                 alg: int = 0, mark: tuple[int, int] | None = None,
                 label: tuple[int, int] | None = None, l4_csum_good: bool = False,
-                timeout_policy: str = "") -> CtResult:
+                timeout_policy: str = "", l4_csum_partial: bool = False) -> CtResult:
         """Run ``pkt`` (with datapath key ``flow``) through the tracker in ``zone``.
 
         ``mark``/``label`` are ``(value, mask)`` writes of ``exec(...)``; ``alg`` is 0, 21
-        (ftp) or 69 (tftp); ``timeout_policy`` names a policy (else the zone's).  Never
+        (ftp) or 69 (tftp); ``timeout_policy`` names a policy (else the zone's).
+        ``l4_csum_partial``: the L4 checksum is offloaded (the field holds the
+        pseudo-header sum the device completes), so rewrites keep it in that form.  Never
         raises on any packet.
         """
+        self._partial = l4_csum_partial
         state = flow[4]  # CT_STATE (literal indices: this is the hottest function)
         if state and flow[5] != zone:  # CT_ZONE
             state = 0
@@ -378,7 +381,8 @@ class Conntrack(ConnTable, ConntrackOps):
                     and alg_info.seq_skew):
                 if reply != alg_info.skew_reply:
                     state, end, changed = ftp_ctl(self.exps, conn, pkt, l3, l4, end,
-                                                  bool(key[1] & V6), reply, state, False, True)
+                                                  bool(key[1] & V6), reply, state, False, True,
+                                                  self._partial)
                     modified |= changed
                     state, create_new = self._update_state(conn, state, pkt, l4, end, reply,
                                                            related, now)
@@ -388,13 +392,13 @@ class Conntrack(ConnTable, ConntrackOps):
                     if not create_new:
                         state, end, changed = ftp_ctl(self.exps, conn, pkt, l3, l4, end,
                                                       bool(key[1] & V6), reply, state, False,
-                                                      True)
+                                                      True, self._partial)
                         modified |= changed
             else:
                 state, create_new = self._update_state(conn, state, pkt, l4, end, reply,
                                                        related, now)
             if nat is not None and not create_new and conn.nat and not state & _NAT_BITS:
-                state |= nat_packet(pkt, l3, l4, end, conn, reply, related)
+                state |= nat_packet(pkt, l3, l4, end, conn, reply, related, self._partial)
                 modified = True
         elif state & _NAT_BITS and nat is None and flow[CT_NW_PROTO]:
             conn = self._orig_tuple_lookup(key, flow, zone, now)
@@ -441,7 +445,7 @@ class Conntrack(ConnTable, ConntrackOps):
                 if ctl == CTL_FTP:
                     state, end, changed = ftp_ctl(self.exps, conn, pkt, l3, l4, end,
                                                   bool(key[1] & V6), reply, state, True,
-                                                  nat is not None)
+                                                  nat is not None, self._partial)
                     modified |= changed
                 else:
                     tftp_ctl(self.exps, conn, state)
@@ -564,7 +568,7 @@ class Conntrack(ConnTable, ConntrackOps):
                                 "use firewalling and/or zone partitioning.")
                     return state, None, False
             if nc.nat:
-                state |= nat_packet(pkt, l3, l4, end, nc, False, False)
+                state |= nat_packet(pkt, l3, l4, end, nc, False, False, self._partial)
                 modified = True
         self._insert(nc, now)
         return state, nc, modified

@@ -175,8 +175,15 @@ def _conntrack(ctx: ExecContext, a: A.Ct, pkt: bytearray, key: list, off: object
         coverage.inc("datapath_ct_no_tracker")
         key[_CT_FIRST:_CT_END] = (L.CS_TRACKED | L.CS_INVALID,) + _CT_CLEAR[1:]
         return None
-    good = off is not None and bool(getattr(off, "flags", 0) & (F_DATA_VALID | F_NEEDS_CSUM))
-    if a.timeout:
+    flags = 0 if off is None else getattr(off, "flags", 0)
+    good = bool(flags & (F_DATA_VALID | F_NEEDS_CSUM))
+    if ctx.ct_positional:
+        # our tracker: also told when the checksum is offloaded, so NAT keeps it so
+        res = ct.execute(pkt, key, a.zone, ctx.now, a.commit, a.force, a.nat,
+                         _ALG_PORTS.get(a.helper, 0) if a.timeout else
+                         _ALG_PORTS[a.helper] if a.helper else 0, a.mark, a.label, good,
+                         a.timeout, bool(flags & F_NEEDS_CSUM))
+    elif a.timeout:
         res = ct.execute(pkt, key, zone=a.zone, commit=a.commit, force=a.force, nat=a.nat,
                          alg=_ALG_PORTS.get(a.helper, 0), mark=a.mark, label=a.label,
                          now=ctx.now, l4_csum_good=good, timeout_policy=a.timeout)

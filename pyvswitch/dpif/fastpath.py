@@ -279,10 +279,11 @@ class PacketPath:
             ctx.depth = 0
             return
         key = ent[0]
-        good = off is not None and bool(getattr(off, "flags", 0) & 3)
+        flags = 0 if off is None else getattr(off, "flags", 0)
+        good = bool(flags & 3)  # DATA_VALID or NEEDS_CSUM
         if ctx.ct_positional:
             res = ct.execute(pkt, key, zone, ctx.now, commit, force, nat, alg, mark, label,
-                             good)
+                             good, "", bool(flags & 1))
         else:
             res = ct.execute(pkt, key, zone=zone, commit=commit, force=force, nat=nat,
                              alg=alg, mark=mark, label=label, now=ctx.now, l4_csum_good=good)
@@ -334,10 +335,11 @@ class PacketPath:
             return
         if shared:
             pkt = bytearray(pkt)
-        good = off is not None and bool(getattr(off, "flags", 0) & 3)
+        flags = 0 if off is None else getattr(off, "flags", 0)
+        good = bool(flags & 3)  # DATA_VALID or NEEDS_CSUM
         if ctx.ct_positional:
             res = ct.execute(pkt, ent[0], zone, ctx.now, commit, force, nat, alg, mark,
-                             label, good)
+                             label, good, "", bool(flags & 1))
         else:
             res = ct.execute(pkt, ent[0], zone=zone, commit=commit, force=force, nat=nat,
                              alg=alg, mark=mark, label=label, now=ctx.now,

@@ -224,3 +224,45 @@ def test_emc_insertion_probability_range():
     dp, _ = make_dp()
     with pytest.raises(DpifError):
         dp.set_emc_insert_inv_prob(-1)
+
+
+# ------------------------------------------------------------------ offloaded checksums
+
+
+@pytest.mark.parametrize("actions", [
+    "ct(commit,zone=1,nat(src=203.0.113.7:2000)),2",  # ct,output shape
+    "ct(commit,zone=1,nat(src=203.0.113.7:2000)),recirc(0x1)",  # ct,recirc shape
+    "ct(commit,zone=1,nat(src=203.0.113.7:2000)),set(eth(dst=50:54:00:00:00:09)),2",
+])
+def test_nat_keeps_an_offloaded_checksum_completable(actions):
+    """A frame whose checksum the device completes (virtio-net NEEDS_CSUM) keeps its
+    offload info through the datapath and NAT, and completes to a correct checksum; a
+    GSO frame's info passes on untouched (forwarded whole)."""
+    from pyvswitch.netdev.offload import F_NEEDS_CSUM, GSO_TCPV4, VnetHdr, finish_offload
+    from pyvswitch.packet.checksum import csum, pseudo_header_v4
+    from tests.unit.conntrack.ctutil import scapy_checksums_ok
+
+    dp, sp = make_dp(Conntrack(seed=1))
+    sp.add(lambda f: f[L.RECIRC_ID] == 0, FIRST.format(p=1), actions)
+    sp.add(lambda f: f[L.RECIRC_ID] == 1, "recirc_id(0x1),in_port(1),eth_type(0x0800)", "2")
+    dp.set_emc_insert_inv_prob(1)
+    for i, sport in enumerate((1000, 1000, 1001)):  # the miss path, then the caches
+        pkt = tcp(sport=sport, flags="S" if i != 1 else "A", payload=b"x" * 100)
+        n = len(pkt) - 34
+        start = pseudo_header_v4(bytes(pkt[26:30]), bytes(pkt[30:34]), 6, n)
+        pkt[50:52] = csum(b"", start).to_bytes(2, "big")
+        gso = i == 2
+        info = VnetHdr(F_NEEDS_CSUM, GSO_TCPV4 if gso else 0, 54 if gso else 0,
+                       40 if gso else 0, 34, 16)
+        (out,) = dp.process(1, [pkt], now=1.0 + i, offloads=[info])
+        port, frame, off = out
+        assert port == 2 and off is info
+        (done,) = finish_offload(bytearray(frame), off) if not gso else (None,)
+        if not gso:
+            p = Ether(bytes(done))
+            assert (p[IP].src, p[TCP].sport) == ("203.0.113.7", 2000)
+            assert scapy_checksums_ok(done)
+        else:
+            assert len(frame) == len(pkt)  # whole, not segmented
+            segs = finish_offload(bytearray(frame), off)
+            assert len(segs) == 3 and all(scapy_checksums_ok(s) for s in segs)
