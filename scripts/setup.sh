@@ -9,6 +9,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
              openvswitch-common openvswitch-switch procps; do
         dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
     done
+    # a fresh Debian has python3 but no pip
+    python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
     if [ ${#need[@]} -gt 0 ]; then
         echo "setup: installing ${need[*]}"
         apt-get update -qq
@@ -19,5 +21,13 @@ fi
 if ! python3 -c 'import pyvswitch, scapy, hypothesis, ovs, pyroute2, os_ken, importlinter, ruff' >/dev/null 2>&1 \
    || [ "${PYVS_SETUP_FORCE:-0}" = 1 ]; then
     echo "setup: installing pyvswitch and its test dependencies"
-    python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+    pip_args=()
+    # Debian's own python3 refuses pip installs (PEP 668) unless told otherwise; this is
+    # a test machine, so the packages go next to the system's
+    if python3 -c 'import os, sys, sysconfig
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")))'
+    then
+        pip_args+=(--break-system-packages)
+    fi
+    python3 -m pip install -q --disable-pip-version-check "${pip_args[@]}" -e '.[test]'
 fi
