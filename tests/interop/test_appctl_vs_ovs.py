@@ -154,3 +154,25 @@ def test_dump_flows_selection_matches_ovs(fed, args):
     assert (rc, lines) == theirs[:2]
     # errors: the same text, from "pyvswitchd" instead of "ovs-vswitchd"
     assert err.replace("pyvswitchd:", "ovs-vswitchd:") == theirs[2]
+
+
+def test_fdb_show_matches_ovs(pyvs, realovs):  # noqa: F811
+    """NORMAL learns the same MACs on the same ports and VLANs; ``fdb/show`` prints them
+    the same way (ages aside)."""
+    tagged = ("in_port(3),eth(src=02:00:00:00:00:03,dst=ff:ff:ff:ff:ff:ff),"
+              "eth_type(0x8100),vlan(vid=10,pcp=0),encap(eth_type(0x0800),"
+              "ipv4(src=198.51.100.3,dst=198.51.100.255,proto=17,tos=0,ttl=64,frag=no),"
+              "udp(src=1,dst=2))")
+    shows = []
+    for sw in (pyvs, realovs):
+        sw.reset()
+        assert appctl(sw, "fdb/flush", "br0").returncode == 0
+        for port, pkt in (("p1", SYN), ("p2", UDP), ("p3", tagged)):
+            r = appctl(sw, "netdev-dummy/receive", port, pkt)
+            assert r.returncode == 0, r.stderr
+        r = appctl(sw, "fdb/show", "br0")
+        assert r.returncode == 0, r.stderr
+        lines = r.stdout.splitlines()
+        shows.append([lines[0]] + sorted(re.sub(r"\s+\d+$", " AGE", x) for x in lines[1:]))
+    assert shows[0] == shows[1]
+    assert len(shows[0]) == 4
