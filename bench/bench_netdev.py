@@ -21,11 +21,12 @@ datapath.  Modes:
 * ``switch-fw``/``switch-normal``: the ports plus the in-process switch (datapath,
   conntrack) with the system benchmark's firewall flows or ``NORMAL``.
 
-Tests: ``tcp`` (iperf3, one stream h1 -> h2, Gbit/s), ``udp64`` (iperf3 UDP, 64-byte
-payloads, packets/s the receiver got; unpaced, or ``--udp-rate`` packets/s), ``rr`` (ping,
-200 x 5 ms apart: mean RTT).  Each line also shows the forwarder's CPU seconds per
-second of test and per frame forwarded: with two cores shared by sender, forwarder and
-receiver, an unpaced flood mostly measures who gets the CPU, while CPU per frame at a
+Tests: ``tcp`` (iperf3, one stream h1 -> h2, Gbit/s; unpaced or ``--tcp-gbit``),
+``udp64`` (iperf3 UDP, 64-byte payloads, packets/s the receiver got; unpaced, or
+``--udp-rate`` packets/s), ``rr`` (ping, 200 x 5 ms apart: mean RTT).  Each line also
+shows the forwarder's CPU seconds per second of test and per frame forwarded: with two
+cores shared by sender, forwarder and receiver, an unpaced flood mostly measures who
+gets the CPU, while CPU per frame at a
 fixed rate compares the forwarders themselves.
 
 Every flood is bounded (``--seconds``, iperf3 ``-t``, ping ``-c``); namespaces and
@@ -67,6 +68,7 @@ FIREWALL = [
     "table=1,priority=0,actions=drop",
 ]
 BATCH = 64
+_cpu_at_ready = 0.0
 #: the script the forwarder child runs (tests and experiments substitute their own)
 FORWARDER: str | None = None
 _stop = False
@@ -76,6 +78,13 @@ _stop = False
 def _on_term(signum: int, frame: object) -> None:
     global _stop
     _stop = True
+
+
+def _ready() -> None:
+    """Tell the parent the forwarder runs; CPU is counted from here (not the setup)."""
+    global _cpu_at_ready
+    _cpu_at_ready = time.process_time()
+    print("ready", flush=True)
 
 
 def forward_bare(a: str, b: str, limit: float) -> int:
@@ -95,7 +104,7 @@ def forward_bare(a: str, b: str, limit: float) -> int:
     view = memoryview(buf)
     n = 0
     end = time.monotonic() + limit
-    print("ready", flush=True)
+    _ready()
     while not _stop and time.monotonic() < end:
         for key, _ in sel.select(0.1):
             src, dst = key.fileobj, key.data
@@ -121,7 +130,7 @@ def forward_ports(a: str, b: str, limit: float, options: dict[str, str]) -> int:
     sel.register(pb.fileno(), selectors.EVENT_READ, (pb, pa))
     n = 0
     end = time.monotonic() + limit
-    print("ready", flush=True)
+    _ready()
     while not _stop and time.monotonic() < end:
         for key, _ in sel.select(0.1):
             src, dst = key.data
@@ -154,7 +163,7 @@ def forward_switch(a: str, b: str, limit: float, firewall: bool) -> int:
     dp = sw.datapath
     n = 0
     end = time.monotonic() + limit
-    print("ready", flush=True)
+    _ready()
     while not _stop and time.monotonic() < end:
         events = sel.select(0.1)
         now = time.monotonic()
@@ -186,14 +195,13 @@ def forward_switch(a: str, b: str, limit: float, firewall: bool) -> int:
 
 def forwarder_main(mode: str, a: str, b: str, limit: float) -> None:
     signal.signal(signal.SIGTERM, _on_term)
-    t0 = time.process_time()
     if mode == "bare":
         n = forward_bare(a, b, limit)
     elif mode.startswith("switch-"):
         n = forward_switch(a, b, limit, mode == "switch-fw")
     else:
         n = forward_ports(a, b, limit, MODES[mode])
-    print(json.dumps({"frames": n, "cpu": time.process_time() - t0}), flush=True)
+    print(json.dumps({"frames": n, "cpu": time.process_time() - _cpu_at_ready}), flush=True)
 
 
 # ------------------------------------------------------------------- the runs
@@ -203,6 +211,8 @@ def _iperf(tb, h1, h2, seconds: float, udp: bool, rate: int = 0) -> float:
     args = ["iperf3", "-c", h2.ip, "-t", str(int(seconds)), "-J"]
     if udp:
         args += ["-u", "-b", str(rate * 64 * 8), "-l", "64"]
+    elif rate:
+        args += ["-b", str(rate)]
     res = tb.run(h1, ["timeout", str(int(seconds) + 15), *args], timeout=seconds + 20,
                  check=False)
     tb.kill(srv)
@@ -225,8 +235,8 @@ def _ping(tb, h1, h2) -> float:
     return float(m.group(1))
 
 
-def run_one(mode: str, test: str, offload: str, seconds: float, rate: int = 0
-            ) -> dict[str, object]:
+def run_one(mode: str, test: str, offload: str, seconds: float, rate: int = 0,
+            tcp_gbit: float = 0.0) -> dict[str, object]:
     from pyvswitch.testbed import Testbed
 
     with Testbed() as tb:
@@ -245,7 +255,8 @@ def run_one(mode: str, test: str, offload: str, seconds: float, rate: int = 0
             tb.run(h1, ["ping", "-c", "1", "-W", "2", h2.ip], check=False)
         t0 = time.monotonic()
         if test == "tcp":
-            value, unit = _iperf(tb, h1, h2, seconds, udp=False), "Gbit/s"
+            value, unit = _iperf(tb, h1, h2, seconds, udp=False,
+                                 rate=int(tcp_gbit * 1e9)), "Gbit/s"
         elif test == "udp64":
             value, unit = _iperf(tb, h1, h2, seconds, udp=True, rate=rate), "pkt/s"
         else:
@@ -268,6 +279,8 @@ def main() -> None:
     ap.add_argument("--udp-rate", type=int, default=0,
                     help="packets/s the UDP sender aims at (0: as fast as it can); a "
                          "fixed rate compares the forwarders' CPU per frame")
+    ap.add_argument("--tcp-gbit", type=float, default=0.0,
+                    help="Gbit/s the TCP sender is paced at (0: unpaced)")
     ap.add_argument("--forward", nargs=4, metavar=("MODE", "A", "B", "LIMIT"),
                     help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -283,7 +296,8 @@ def main() -> None:
                 if mode not in MODES:
                     sys.exit(f"unknown mode {mode!r} ({', '.join(MODES)})")
                 try:
-                    r = run_one(mode, test, offload, args.seconds, args.udp_rate)
+                    r = run_one(mode, test, offload, args.seconds, args.udp_rate,
+                                args.tcp_gbit)
                 except RuntimeError as exc:
                     print(f"{test:6s} offload={offload:3s} {mode:14s} failed: {exc}",
                           flush=True)
