@@ -22,6 +22,7 @@ Layer: dpif.  Imports: flow.layout, odp.actions.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Sequence
 
 from pyvswitch.flow import layout as L
@@ -85,10 +86,6 @@ def normalize_mask(mask: Sequence[int]) -> tuple[int, ...]:
     return tuple(m)
 
 
-def mask_key(key: Sequence[int], mask: Sequence[int]) -> tuple[int, ...]:
-    return tuple(k & m for k, m in zip(key, mask))
-
-
 def _make_masker(mask: tuple[int, ...]) -> Callable[[Sequence[int]], tuple]:
     """Generate ``lambda k: (k[a], k[b] & M, ...)`` over the mask's non-zero slots."""
     terms = []
@@ -100,22 +97,27 @@ def _make_masker(mask: tuple[int, ...]) -> Callable[[Sequence[int]], tuple]:
     return eval(src, {"__builtins__": {}})  # the source holds only slot numbers and ints
 
 
+def megaflow_ufid(key: tuple[int, ...], mask: tuple[int, ...]) -> str:
+    """A stable flow id in UUID form (OVS hashes the key; the value is opaque)."""
+    h = hashlib.blake2b(repr((key, mask)).encode(), digest_size=16).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 class Megaflow:
     """One cached datapath flow with its statistics."""
 
     __slots__ = (
-        "key", "mask", "masked", "actions", "owner", "ufid", "n_packets", "n_bytes",
+        "key", "mask", "actions", "owner", "_ufid", "n_packets", "n_bytes",
         "used", "tcp_flags", "dead", "out_port", "subtable", "created", "kind", "arg",
     )
 
     def __init__(self, key: tuple[int, ...], mask: tuple[int, ...], actions: tuple,
-                 owner: object, ufid: str, now: float) -> None:
+                 owner: object, ufid: str | None, now: float) -> None:
         self.key = key
         self.mask = mask
-        self.masked = mask_key(key, mask)
         self.actions = actions
         self.owner = owner
-        self.ufid = ufid
+        self._ufid = ufid
         self.n_packets = 0
         self.n_bytes = 0
         self.used: float | None = None
@@ -127,6 +129,13 @@ class Megaflow:
         self.subtable: Subtable | None = None
         self.created = now
         self.set_actions(actions)
+
+    @property
+    def ufid(self) -> str:
+        """The flow id, made on first use (dumps): an upcall should not pay for it."""
+        if self._ufid is None:
+            self._ufid = megaflow_ufid(self.key, self.mask)
+        return self._ufid
 
     def set_actions(self, actions: tuple) -> None:
         """Replace the actions (and their compiled shape: the change takes effect on

@@ -16,7 +16,6 @@ Layer: dpif.  Imports: flow, dpif.cache/execute/fastpath/provider/dump, coverage
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -149,25 +148,26 @@ class Datapath(PacketPath):
 
     # --------------------------------------------------------------------- megaflows
     def _install(self, key: tuple[int, ...], res: UpcallResult, now: float) -> Megaflow:
-        mask = normalize_mask(res.mask)
-        return self.flow_put(key, mask, tuple(res.actions), res.owner, now=now)
+        return self._put(key, normalize_mask(res.mask), tuple(res.actions), res.owner, now)
 
     def flow_put(self, key: Sequence[int], mask: Sequence[int], actions: Sequence[object],
                  owner: object = None, *, now: float = 0.0) -> Megaflow:
         """Install (or replace the actions of) a megaflow; ``key`` is an example packet
         key, kept unmasked for dumps as OVS does."""
-        key = tuple(key)
-        mask = normalize_mask(mask)
+        return self._put(tuple(key), normalize_mask(mask), tuple(actions), owner, now)
+
+    def _put(self, key: tuple[int, ...], mask: tuple[int, ...], actions: tuple,
+             owner: object, now: float) -> Megaflow:
         in_port = key[L.IN_PORT]
         cls = self._classifiers.get(in_port)
         if cls is None:
             cls = self._classifiers[in_port] = PortClassifier()
         old = cls.find_exact(key, mask)
         if old is not None:
-            old.set_actions(tuple(actions))
+            old.set_actions(actions)
             old.owner = owner
             return old
-        mf = Megaflow(key, mask, tuple(actions), owner, _ufid(key, mask), now)
+        mf = Megaflow(key, mask, actions, owner, None, now)
         cls.insert(mf)
         return mf
 
@@ -264,9 +264,3 @@ class Datapath(PacketPath):
 def _snapshot(mf: Megaflow) -> DpFlow:
     return DpFlow(mf.key, mf.mask, mf.actions, mf.n_packets, mf.n_bytes, mf.used,
                   mf.tcp_flags, mf.owner, mf.ufid)
-
-
-def _ufid(key: tuple[int, ...], mask: tuple[int, ...]) -> str:
-    """A stable flow id in UUID form (OVS hashes the key; the value is opaque)."""
-    h = hashlib.blake2b(repr((key, mask)).encode(), digest_size=16).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
