@@ -97,6 +97,9 @@ RING_V3_RETIRE_MS = 1
 TX_RING_FRAME_SIZE = 2048
 TX_RING_FRAMES = 512
 _GONE = (errno.ENETDOWN, errno.ENODEV, errno.ENXIO)
+# plain ints: ``int & socket.MSG_TRUNC`` (an IntFlag) runs enum code in Python per frame
+_MSG_TRUNC = int(socket.MSG_TRUNC)
+_MSG_DONTWAIT = int(socket.MSG_DONTWAIT)
 
 
 class NetdevAfPacket:
@@ -337,8 +340,8 @@ class NetdevAfPacket:
             self._stats.rx_dropped += 1
             coverage.inc("netdev_rx_copy_lost")
             return None, None
-        if n != VNET_HDR_LEN + length or flags & socket.MSG_TRUNC:
-            if n < VNET_HDR_LEN + 14 or flags & socket.MSG_TRUNC:
+        if n != VNET_HDR_LEN + length or flags & _MSG_TRUNC:
+            if n < VNET_HDR_LEN + 14 or flags & _MSG_TRUNC:
                 self._stats.rx_errors += 1
                 coverage.inc("netdev_rx_runt")
                 return None, None
@@ -365,7 +368,7 @@ class NetdevAfPacket:
                     self._stats.rx_errors += 1
                     coverage.inc("netdev_rx_error")
                 break
-            if flags & socket.MSG_TRUNC:
+            if flags & _MSG_TRUNC:
                 self._stats.rx_dropped += 1
                 coverage.inc("netdev_rx_truncated")
                 continue
@@ -441,7 +444,7 @@ class NetdevAfPacket:
         """Have the kernel transmit every frame queued in the ring."""
         tx.pending = 0
         try:
-            sock.send(b"", socket.MSG_DONTWAIT)
+            sock.send(b"", _MSG_DONTWAIT)
         except BlockingIOError:
             coverage.inc("netdev_tx_ring_busy")  # still queued: the next send takes them
         except OSError as exc:
