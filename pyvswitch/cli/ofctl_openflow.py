@@ -33,6 +33,7 @@ from pyvswitch.cli.ofctl_openflow_print import (
     format_tables,
     reply_name,
 )
+from pyvswitch.daemon.cmd_trace import eth_from_hex
 from pyvswitch.daemon.ofctl_text import flow_error
 from pyvswitch.errors import OFPError, ParseError, RemoteProtocolError
 from pyvswitch.flow.actions_text import parse_actions
@@ -45,6 +46,7 @@ from pyvswitch.flow.flow_text import (
 )
 from pyvswitch.flow.flowmod import FlowMod, FlowModCommand, GroupModCommand
 from pyvswitch.flow.values import parse_port
+from pyvswitch.ofproto.validate import check_actions
 from pyvswitch.openflow import messages as M
 from pyvswitch.openflow.connection import (
     NEED_DATA,
@@ -72,6 +74,8 @@ __all__ = ["OFClient", "OpenFlowBackend", "resolve_target"]
 
 _VERSION_WORDS = {"openflow10": OFP10_VERSION, "openflow13": OFP13_VERSION,
                   "openflow14": OFP14_VERSION}
+#: every version ovs-ofctl knows by name (1.1, 1.2 and 1.5 are not spoken here)
+_ALL_VERSION_WORDS = {f"openflow1{n}" for n in range(6)}
 _BUNDLE = OFPBF_ATOMIC | OFPBF_ORDERED
 
 
@@ -234,16 +238,19 @@ class OpenFlowBackend:
         self.xids = _Xids()
 
     # ------------------------------------------------------------------ helpers
-    def _versions(self, options: list[str]) -> frozenset[int]:
+    def _versions(self, options: list[str], target: str = "") -> frozenset[int]:
         versions: set[int] = set()
         for opt in options:
             if opt.startswith("--protocols="):
                 for word in opt.split("=", 1)[1].split(","):
-                    v = _VERSION_WORDS.get(word.strip().lower())
-                    if v is None:
-                        raise Fatal(f"{word.strip()}: unknown or unsupported OpenFlow "
-                                    "version")
-                    versions.add(v)
+                    key = word.strip().lower()
+                    if key not in _ALL_VERSION_WORDS:
+                        raise Fatal(f'Unknown OpenFlow version: "{word.strip()}"')
+                    if key in _VERSION_WORDS:
+                        versions.add(_VERSION_WORDS[key])
+        if not versions and any(o.startswith("--protocols=") for o in options):
+            # only versions we do not speak: the handshake would fail, as ovs-ofctl's does
+            raise Fatal(f"{target}: failed to connect to socket (Protocol error)")
         if not versions:
             versions = {OFP14_VERSION} if "--bundle" in options else {OFP10_VERSION}
         return frozenset(versions)
@@ -284,7 +291,7 @@ class OpenFlowBackend:
 
     # ------------------------------------------------------------------ entry point
     def run(self, command: str, bridge: str, options: list[str], args: list[str]) -> str:
-        versions = self._versions(options)
+        versions = self._versions(options, bridge)
         fn = getattr(self, "c_" + command.replace("-", "_"), None)
         if fn is None:
             raise Fatal(f"unknown command '{command}'; use --help for help")
@@ -364,9 +371,12 @@ class OpenFlowBackend:
         port = OFPP_NONE
         if args:
             pm = {} if args[0].isdigit() else self._port_map(target, versions)
-            p = parse_port(args[0], pm)
+            try:
+                p = parse_port(args[0], pm)
+            except ParseError:
+                p = None
             if p is None:
-                raise Fatal(f"{args[0]}: invalid or unknown port")
+                raise Fatal(f"{target}: unknown port `{args[0]}'")
             port = p
         with self._open(target, versions) as c:
             xid = c.xids.n + 1
@@ -438,9 +448,15 @@ class OpenFlowBackend:
                 fms = parse_flow_mods(texts, command, pm, source=source)
             except ParseError as exc:
                 raise Fatal(flow_error(exc)) from None
-            texts = [t for t in texts if t.strip() and not t.lstrip().startswith("#")]
+            numbered = [(n, t) for n, t in enumerate(texts, 1)
+                        if t.split("#", 1)[0].strip(" \t\n\r")]
+            texts = [t for _, t in numbered]
+            where = [f"{source}:{n}: " for n, _ in numbered]
         else:
             fms = [_parsed(parse_flow_mod, t, command, pm) for t in texts]
+            where = [""] * len(fms)
+        for fm, prefix in zip(fms, where):
+            _check_actions_as_ofctl(fm, prefix)
         return fms, texts
 
     def c_add_flow(self, target: str, versions, options, args) -> str:
@@ -507,20 +523,44 @@ class OpenFlowBackend:
     def c_packet_out(self, target: str, versions, options, args) -> str:
         pm = self._lookups(target, versions, port_first=False)
         in_text, actions_text, packets = args[0], args[1], args[2:]
-        in_port = OFPP_CONTROLLER if in_text.upper() in ("CONTROLLER", "NONE") \
-            else parse_port(in_text, pm)
+        try:
+            in_port = OFPP_CONTROLLER if in_text.upper() in ("CONTROLLER", "NONE") \
+                else parse_port(in_text, pm)
+        except ParseError:
+            in_port = None
         if in_port is None:
-            raise Fatal(f"{in_text}: bad port number")
+            raise Fatal(f"{target}: unknown port `{in_text}'")
         actions = _parsed(parse_actions, actions_text, pm)
         frames = []
         for hexstr in packets:
             try:
-                frames.append(bytes.fromhex(hexstr))
-            except ValueError:
-                raise Fatal(f"{hexstr}: invalid packet (hex string)") from None
+                frames.append(eth_from_hex(hexstr))
+            except ValueError as exc:
+                raise Fatal(str(exc)) from None
         pos = [M.PacketOut(tuple(actions), f, in_port) for f in frames]
         self._transact(target, versions, pos, [actions_text] * len(pos))
         return ""
+
+
+#: the refusals of OVS's ofpacts_check, which ovs-ofctl runs before sending a flow
+_CLIENT_CHECKS = frozenset({"OFPBIC_BAD_TABLE_ID", "OFPBAC_BAD_OUT_PORT",
+                            "OFPBAC_MATCH_INCONSISTENT", "OFPBAC_BAD_SET_LEN", "OFPBAC_BAD_TAG",
+                            "OFPBAC_BAD_OUT_GROUP"})
+
+
+def _check_actions_as_ofctl(fm: FlowMod, prefix: str = "") -> None:
+    """ovs-ofctl checks a flow's actions against its match and table before sending it:
+    OpenFlow 1.0 has no way to carry some mistakes to the switch (a ``goto_table``
+    backwards travels as ``resubmit``), so they must be caught here."""
+    if fm.command in (FlowModCommand.DELETE, FlowModCommand.DELETE_STRICT):
+        return
+    try:
+        check_actions(tuple(fm.actions), fm.match, table_id=fm.table_id)
+    except OFPError as exc:
+        if exc.name in _CLIENT_CHECKS:
+            raise Fatal(f"{prefix}actions are invalid with specified match ({exc.name})"
+                        ) from None
+        # what OVS finds only when decoding (ct without commit...) is the switch's to say
 
 
 def _parsed(fn: Callable[..., Any], text: str, *args: object) -> Any:

@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pyvswitch.control.commands import CommandError
+from pyvswitch.daemon.cmd_trace import eth_from_hex
 from pyvswitch.daemon.commands import find_bridge
 from pyvswitch.daemon.ofctl_text import (
     flow_error,
@@ -220,7 +221,9 @@ def register(d: Daemon) -> None:
             try:
                 only = parse_port(o.rest[1], br.port_map())
             except ParseError:
-                raise CommandError(f"{o.rest[1]}: invalid or unknown port") from None
+                only = None
+            if only is None:
+                raise CommandError(f"{o.rest[0]}: unknown port `{o.rest[1]}'")
             named = not o.rest[1].isdigit()
         head = "OFPST_PORT reply" if o.version == 10 else _reply_name(o, "", "OFPST_PORT")
         xid = 0x4 if named else 0x2
@@ -331,14 +334,16 @@ def _packet_out(d: Daemon, br: Any, args: list[str]) -> None:
     try:
         in_port = parse_port(in_port_text, br.port_map())
     except ParseError:
-        raise CommandError(f"{in_port_text}: bad port number") from None
+        in_port = None
+    if in_port is None:
+        raise CommandError(f"{br.name}: unknown port `{in_port_text}'")
     actions = _naming(actions_text, parse_actions, actions_text, br.port_map())
     frames = []
     for hexstr in packets:
         try:
-            frames.append(bytes.fromhex(hexstr))
-        except ValueError:
-            raise CommandError(f"{hexstr}: invalid packet (hex string)") from None
+            frames.append(eth_from_hex(hexstr))
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
     now = d.clock()
     for frame in frames:
         out = d.switch.packet_out(br, in_port, actions, frame, now)

@@ -9,13 +9,14 @@ package's ``OFPFlow``.
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
 from ovs.flow.ofp import OFPFlow
 
 from tests.interop.test_ofctl_support import no_times, pyvs  # noqa: F401
-from tests.interop.test_ofctl_vs_ovs import EXTRA_FLOWS, FIREWALL
+from tests.interop.test_ofctl_vs_ovs import BAD_FLOWS, EXTRA_FLOWS, FIREWALL
 
 pytestmark = pytest.mark.interop
 
@@ -89,12 +90,19 @@ def test_changes_through_pyvs_ofctl(pyvs):  # noqa: F811
     pyvs_ofctl(pyvs, "--strict", "del-flows", "br0", "table=5,priority=9,in_port=1,tcp")
     assert "table=5" not in pyvs.ofctl("dump-flows", "BR").stdout
     # a file the switch refuses in part installs nothing (one atomic bundle)
-    bad = "table=6,priority=1,ip,actions=drop\ntable=6,arp,actions=ct(commit)\n"
+    refused = "table=6,tcp,ct_state=+trk,ct_nw_src=198.51.100.1,actions=drop"
+    bad = f"table=6,priority=1,ip,actions=drop\n{refused}\n"
     r = pyvs_ofctl(pyvs, "add-flows", "br0", "-", input=bad, check=False)
     assert r.returncode == 1
     assert r.stderr.startswith("pyvs-ofctl: OFPT_ERROR (xid=")
-    assert "OFPBAC_MATCH_INCONSISTENT: table=6,arp,actions=ct(commit)" in r.stderr
+    assert f"OFPBMC_BAD_PREREQ: {refused}" in r.stderr
     assert len(r.stderr.splitlines()) == 1
+    assert "table=6" not in pyvs.ofctl("dump-flows", "BR").stdout
+    # ... and a file ovs-ofctl would not even send is not sent either
+    bad = "table=6,priority=1,ip,actions=drop\ntable=6,arp,actions=ct(commit)\n"
+    r = pyvs_ofctl(pyvs, "add-flows", "br0", "-", input=bad, check=False)
+    assert (r.returncode, r.stderr) == (1, "pyvs-ofctl: -:2: actions are invalid with "
+                                           "specified match (OFPBAC_MATCH_INCONSISTENT)\n")
     assert "table=6" not in pyvs.ofctl("dump-flows", "BR").stdout
     # replace-flows: the tables become exactly the file
     pyvs_ofctl(pyvs, "replace-flows", "br0", "-",
@@ -132,3 +140,53 @@ def test_errors_are_one_line(pyvs):  # noqa: F811
     assert (theirs.returncode, theirs.stderr) == (1, "ovs-ofctl: unknown keyword tcp_dts\n")
     r = pyvs_ofctl(pyvs, "dump-flows", "tcp:127.0.0.1:1", check=False)
     assert r.returncode == 1 and "failed to connect to socket" in r.stderr
+
+
+@pytest.mark.parametrize("of", [[], ["-O", "OpenFlow13"]])
+@pytest.mark.parametrize("flow", BAD_FLOWS)
+def test_refusals_as_ovs_ofctl(pyvs, of, flow):  # noqa: F811
+    """pyvs-ofctl refuses what ovs-ofctl refuses, where ovs-ofctl refuses it: before
+    sending (the actions checked against the match and table: in OpenFlow 1.0 a
+    goto_table backwards would travel as a resubmit) with ovs-ofctl's words, or by the
+    switch's OFPT_ERROR in one line; the table stays as it was."""
+    pyvs.reset()
+    before = pyvs.ofctl("--no-stats", "dump-flows", "BR").stdout
+    theirs = pyvs.ofctl(*of, "add-flow", "BR", flow, check=False)
+    ours = pyvs_ofctl(pyvs, *of, "add-flow", "br0", flow, check=False)
+    assert ours.returncode == theirs.returncode, (ours.stderr, theirs.stderr)
+    if ours.returncode:
+        assert pyvs.ofctl("--no-stats", "dump-flows", "BR").stdout == before
+        assert len(ours.stderr.splitlines()) == 1
+        last = theirs.stderr.splitlines()[-1]
+        if last.startswith("ovs-ofctl: "):  # refused before sending
+            assert ours.stderr == last.replace("ovs-ofctl: ", "pyvs-ofctl: ") + "\n"
+        else:  # the switch's error
+            name = re.search(r"OFPT_ERROR .*\): (\w+)", theirs.stderr).group(1)
+            assert ours.stderr.startswith("pyvs-ofctl: OFPT_ERROR (xid=")
+            assert f": {name}: {flow}" in ours.stderr
+
+
+
+FRAME = "ffffffffffff02000000000108004500001c000000004011f6c8c6336401c6336402"
+BAD_COMMANDS = [
+    ["dump-ports", "BR", "p9"],
+    ["packet-out", "BR", "9", "output:1", "ffffffffffff"],
+    ["packet-out", "BR", "1", "output:2", "zz"],
+    ["packet-out", "BR", "p9", "output:2", FRAME],
+    ["-O", "OpenFlow99", "show", "BR"],
+    ["-O", "OpenFlow15", "show", "BR"],
+    ["add-flows", "BR", "/nonexistent/flows"],
+    ["mod-flows", "BR"],
+    ["del-flows", "BR", "in_port=1", "extra"],
+    ["--frob", "show", "BR"],
+    ["frob", "BR"],
+]
+
+
+@pytest.mark.parametrize("cmd", BAD_COMMANDS, ids=lambda c: " ".join(c))
+def test_usage_errors_as_ovs_ofctl(pyvs, cmd):  # noqa: F811
+    theirs = pyvs.ofctl(*cmd, check=False)
+    ours = pyvs_ofctl(pyvs, *cmd, check=False)
+    assert (ours.returncode, ours.stderr) == (
+        theirs.returncode,
+        re.sub(r"^\S*ovs-ofctl:", "pyvs-ofctl:", theirs.stderr.splitlines()[-1]) + "\n")

@@ -111,6 +111,11 @@ def test_ofctl_flows(sw_any, tmp_path):
         "pyvs-ofctl: p9: invalid or unknown port for in_port in \"in_port=p9,actions=drop\"")
     assert fails(sw.ofctl, "packet-out", "br0", "1", "frob", "00" * 60) == (
         "pyvs-ofctl: unknown action frob in \"frob\"")
+    assert fails(sw.ofctl, "packet-out", "br0", "p9", "output:1", "00" * 60) == (
+        "pyvs-ofctl: br0: unknown port `p9'")
+    assert fails(sw.ofctl, "packet-out", "br0", "1", "output:2", "00" * 6) == (
+        "pyvs-ofctl: Packet data too short for Ethernet")
+    assert fails(sw.ofctl, "dump-ports", "br0", "p9") == "pyvs-ofctl: br0: unknown port `p9'"
     assert fails(sw.ofctl, "-O", "OpenFlow13", "add-group", "br0", "group_id=1,type=frob") == (
         "pyvs-ofctl: invalid group type frob in \"group_id=1,type=frob\"")
     assert fails(sw.ofctl, "dump-flows", "br9") == "pyvs-ofctl: br9 is not a bridge or a socket"
