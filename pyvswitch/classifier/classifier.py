@@ -42,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
+from pyvswitch.classifier.packed import mask_layout, match_key
 from pyvswitch.classifier.subtable import Subtable
 from pyvswitch.classifier.trie import PrefixTrie, prefix_mask
 from pyvswitch.flow import layout as L
@@ -74,13 +75,15 @@ class Classifier:
 
     def __init__(self, prefix_slots: Sequence[int] = ()) -> None:
         self._by_mask: dict[tuple[int, ...], Subtable] = {}
+        # the last (mask object, subtable) looked up: a table loaded flow by flow asks
+        # for the same mask object again and again, and hashing 57 ints is not free
+        self._last: tuple[object, Subtable | None] = (None, None)
         # The visiting order, a model of OVS's "pvector": the published order, the
         # priority it was published with, and pending changes (None: none).
         self._order: list[Subtable] = []
         self._order_pri: list[int] = []
         self._pending: list[list[Any]] | None = None
         self._deferred = False
-        self._where: dict[int, tuple[Subtable, int]] = {}  # id(rule) -> (subtable, seq)
         self._n = 0
         self._seq = 0
         self._trie_slots: tuple[tuple[int, int], ...] = ()
@@ -96,10 +99,10 @@ class Classifier:
                 raise ValueError(f"slot {L.SLOT_NAMES[s]} cannot be a prefix field")
         rules = list(self)
         self._by_mask.clear()
+        self._last = (None, None)
         self._order.clear()
         self._order_pri.clear()
         self._pending = None
-        self._where.clear()
         self._n = 0
         self._trie_slots = tuple((s, L.SLOT_BITS[s]) for s in slots)
         self._trie_prereq = tuple(PREFIX_SLOT_PREREQ[s] for s in slots)
@@ -119,85 +122,108 @@ class Classifier:
         """Rules subtable by subtable in visiting order, each in insertion order (a
         replaced rule keeps its predecessor's place), as OVS's dumps list them."""
         for st in list(self._order):
-            yield from list(st.order.values())
+            yield from list(st.order)
+
+    def _subtable_of(self, rule: RuleLike) -> Subtable | None:
+        """The subtable holding ``rule`` (None: the rule is not here)."""
+        st = self._get_st(rule.match.mask)
+        if st is None or rule not in st.order:
+            return None
+        return st
+
+    def _get_st(self, mask: tuple[int, ...]) -> Subtable | None:
+        last_mask, st = self._last
+        if mask is last_mask:
+            return st
+        st = self._by_mask.get(mask)
+        if st is not None:
+            self._last = (mask, st)
+        return st
 
     def __contains__(self, rule: object) -> bool:
-        return id(rule) in self._where
+        match = getattr(rule, "match", None)
+        return match is not None and self._subtable_of(rule) is not None  # type: ignore[arg-type]
 
     # ----------------------------------------------------------------- updates
     def insert(self, rule: RuleLike) -> None:
         """Add ``rule``; an identical match with the same priority must not exist."""
-        old = self.replace(rule)
-        if old is not None:
-            # Put the displaced rule back and refuse: insert never replaces.
-            self.replace(old)
-            raise ValueError("a rule with the same match and priority already exists")
+        self._put(rule, False)
 
     def replace(self, rule: RuleLike) -> Any:
         """Add ``rule``, displacing and returning an identical-match, same-priority rule
         (which gives up its position in iteration order to ``rule``), or None."""
-        if id(rule) in self._where:
-            raise ValueError("rule is already in this classifier")
+        return self._put(rule, True)
+
+    def _put(self, rule: RuleLike, displace: bool) -> Any:
         match = rule.match
-        st = self._by_mask.get(match.mask)
+        st = self._get_st(match.mask)
         if st is None:
             st = self._new_subtable(match.mask)
-        key = st.key(match.value)
-        bucket = st.rules.get(key)
+        elif rule in st.order:
+            raise ValueError("rule is already in this classifier")
+        key = match_key(match, st.layout)
         pri = rule.priority
-        if bucket is None:
-            st.rules[key] = [rule]
-            st.heads[key] = rule
-            self._add_distinct(st, match.value)
+        heads = st.heads
+        head = heads.get(key)
+        if head is None:
+            heads[key] = rule
+            self._add_distinct(st, key)
         else:
+            bucket = st.multi.get(key) or [head]
             for i, other in enumerate(bucket):
                 if other.priority == pri:
+                    if not displace:
+                        raise ValueError(
+                            "a rule with the same match and priority already exists")
                     bucket[i] = rule
-                    _, seq = self._where.pop(id(other))
-                    self._where[id(rule)] = (st, seq)
-                    st.order[seq] = rule
-                    st.heads[key] = bucket[0]
+                    heads[key] = bucket[0]
+                    if len(bucket) > 1:
+                        st.multi[key] = bucket
+                    # the new rule takes the old one's place in iteration order
+                    st.order = {(rule if r is other else r): k for r, k in st.order.items()}
                     return other
                 if other.priority < pri:
                     bucket.insert(i, rule)
                     break
             else:
                 bucket.append(rule)
-            st.heads[key] = bucket[0]
-        self._seq += 1
-        st.order[self._seq] = rule
-        self._where[id(rule)] = (st, self._seq)
+            st.multi[key] = bucket
+            heads[key] = bucket[0]
+        st.order[rule] = key
         st.n_rules += 1
         self._n += 1
-        st.prio_count[pri] = st.prio_count.get(pri, 0) + 1
+        prio_count = st.prio_count
+        prio_count[pri] = prio_count.get(pri, 0) + 1
         if st.n_rules == 1:
             st.max_priority = pri
             self._pv_insert(st, pri)
         elif pri > st.max_priority:
             st.max_priority = pri
             self._pv_change(st, pri)
-        self._maybe_publish()
+        if not self._deferred and self._pending is not None:
+            self.publish()
         return None
 
     def remove(self, rule: RuleLike) -> bool:
         """Remove ``rule`` (by identity); False when it is not in the classifier."""
-        where = self._where.pop(id(rule), None)
-        if where is None:
+        st = self._get_st(rule.match.mask)
+        if st is None:
             return False
-        st, seq = where
-        del st.order[seq]
-        key = st.key(rule.match.value)
-        bucket = st.rules[key]
-        for i, other in enumerate(bucket):
-            if other is rule:
-                del bucket[i]
-                break
-        if bucket:
-            st.heads[key] = bucket[0]
-        else:
-            del st.rules[key]
+        key = st.order.pop(rule, None)
+        if key is None:
+            return False
+        bucket = st.multi.get(key)
+        if bucket is None:
             del st.heads[key]
-            self._remove_distinct(st, rule.match.value)
+            self._remove_distinct(st, key)
+        else:
+            for i, other in enumerate(bucket):
+                if other is rule:
+                    del bucket[i]
+                    break
+            st.heads[key] = bucket[0]
+            if len(bucket) == 1:
+                del st.multi[key]
         st.n_rules -= 1
         self._n -= 1
         pri = rule.priority
@@ -208,37 +234,38 @@ class Classifier:
             del st.prio_count[pri]
         if st.n_rules == 0:
             del self._by_mask[st.mask]
+            self._last = (None, None)
             self._pv_remove(st)
         elif pri == st.max_priority and not left:
             st.recompute_max()
             self._pv_change(st, st.max_priority)
-        self._maybe_publish()
+        if not self._deferred and self._pending is not None:
+            self.publish()
         return True
 
     def requeue(self, rule: RuleLike) -> None:
         """Move ``rule`` to the end of its subtable's iteration order, where OVS puts a
         rule that a modify or an identical add replaced."""
-        st, seq = self._where[id(rule)]
-        del st.order[seq]
-        self._seq += 1
-        st.order[self._seq] = rule
-        self._where[id(rule)] = (st, self._seq)
+        st = self._get_st(rule.match.mask)
+        if st is None:
+            raise KeyError("the rule is not in this classifier")
+        st.order[rule] = st.order.pop(rule)
 
     def clear(self) -> None:
         """Remove every rule."""
         self._by_mask.clear()
+        self._last = (None, None)
         self._order.clear()
         self._order_pri.clear()
         self._pending = None
-        self._where.clear()
         self._n = 0
         self._tries = [PrefixTrie(w) for _, w in self._trie_slots]
 
     # -- internals of updates ---------------------------------------------------------
     def _new_subtable(self, mask: tuple[int, ...]) -> Subtable:
         self._seq += 1
-        st = Subtable(mask, self._seq, self._trie_slots)
-        self._by_mask[mask] = st
+        st = Subtable(mask_layout(mask), self._seq, self._trie_slots)
+        self._by_mask[st.mask] = st
         return st
 
     # -- the visiting order (OVS pvector) ------------------------------------------
@@ -279,10 +306,6 @@ class Classifier:
             self._pending = [[st, p] for st, p in zip(self._order, self._order_pri)]
         return self._pending
 
-    def _maybe_publish(self) -> None:
-        if not self._deferred:
-            self.publish()
-
     def defer(self) -> None:
         """Batch order changes until :meth:`publish` (OVS ``classifier_defer``; only
         affects how equal-priority subtables end up ordered)."""
@@ -297,21 +320,23 @@ class Classifier:
             self._order = [e[0] for e in vec]
             self._order_pri = [e[1] for e in vec]
 
-    def _add_distinct(self, st: Subtable, value: tuple[int, ...]) -> None:
-        for i in range(st.n_indices):
-            k = st.prefix_keys[i](value)
-            idx = st.indices[i]
+    def _add_distinct(self, st: Subtable, key: int) -> None:
+        """Index a key that no rule of ``st`` had (staged prefixes, prefix tries)."""
+        tails = st.tails
+        for i, idx in enumerate(st.indices):
+            k = key >> tails[i]
             idx[k] = idx.get(k, 0) + 1
         for j, plen in enumerate(st.trie_plen):
             if plen:
-                self._tries[j].insert(value[self._trie_slots[j][0]], plen)
+                slot, width = self._trie_slots[j]
+                self._tries[j].insert((key >> st.trie_shift[j]) & L.SLOT_FULL[slot], plen)
         if st.ports_trie is not None:
-            st.ports_trie.insert(st.ports_of(value), st.ports_len)
+            st.ports_trie.insert(st.ports_of_key(key), st.ports_len)
 
-    def _remove_distinct(self, st: Subtable, value: tuple[int, ...]) -> None:
-        for i in range(st.n_indices):
-            k = st.prefix_keys[i](value)
-            idx = st.indices[i]
+    def _remove_distinct(self, st: Subtable, key: int) -> None:
+        tails = st.tails
+        for i, idx in enumerate(st.indices):
+            k = key >> tails[i]
             n = idx[k] - 1
             if n:
                 idx[k] = n
@@ -319,31 +344,36 @@ class Classifier:
                 del idx[k]
         for j, plen in enumerate(st.trie_plen):
             if plen:
-                self._tries[j].remove(value[self._trie_slots[j][0]], plen)
+                slot, width = self._trie_slots[j]
+                self._tries[j].remove((key >> st.trie_shift[j]) & L.SLOT_FULL[slot], plen)
         if st.ports_trie is not None:
-            st.ports_trie.remove(st.ports_of(value), st.ports_len)
+            st.ports_trie.remove(st.ports_of_key(key), st.ports_len)
 
     # ----------------------------------------------------------------- queries
     def find_exactly(self, match: Match, priority: int) -> Any:
         """The rule with exactly ``match`` and ``priority``, or None."""
-        st = self._by_mask.get(match.mask)
+        st = self._get_st(match.mask)
         if st is None:
             return None
-        bucket = st.rules.get(st.key(match.value))
-        if bucket:
-            for r in bucket:
-                if r.priority == priority:
-                    return r
-                if r.priority < priority:
-                    break
+        key = match_key(match, st.layout)
+        head = st.heads.get(key)
+        if head is None:
+            return None
+        if head.priority == priority:
+            return head
+        for r in st.multi.get(key, ()):
+            if r.priority == priority:
+                return r
+            if r.priority < priority:
+                break
         return None
 
     def find_match(self, match: Match) -> list[Any]:
         """All rules whose match is exactly ``match`` (any priority), highest first."""
-        st = self._by_mask.get(match.mask)
+        st = self._get_st(match.mask)
         if st is None:
             return []
-        return list(st.rules.get(st.key(match.value), ()))
+        return st.rules_of_key(match_key(match, st.layout))
 
     def overlaps(self, match: Match, priority: int) -> bool:
         """Could some packet match both a rule of equal ``priority`` and ``match``?
@@ -355,12 +385,11 @@ class Classifier:
                 break
             if priority not in st.prio_count:
                 continue
-            common = [(i, m & tm[i]) for i, m in enumerate(st.mask) if m & tm[i]]
-            for r in st.order.values():
-                if r.priority != priority:
-                    continue
-                rv = r.match.value
-                if all((rv[i] ^ tv[i]) & m == 0 for i, m in common):
+            # Keys pack masked values, so the bits both masks cover compare directly.
+            common = st.key(tm)
+            want = st.key(tv) & common
+            for r, key in st.order.items():
+                if r.priority == priority and key & common == want:
                     return True
         return False
 
@@ -369,18 +398,19 @@ class Classifier:
         field ``match`` constrains, the rule constrains at least as tightly and to the
         same value.  Iteration order as :meth:`__iter__`."""
         tm = match.mask
-        tv = match.value
         slots = [i for i, m in enumerate(tm) if m]
         if not slots:
             yield from self
             return
+        tv = match.value
         for st in list(self._order):
             sm = st.mask
             if any(tm[i] & ~sm[i] for i in slots):
                 continue
-            for r in list(st.order.values()):
-                rv = r.match.value
-                if all(rv[i] & tm[i] == tv[i] for i in slots):
+            kmask = st.key(tm)
+            kval = st.key(tv)
+            for r, key in list(st.order.items()):
+                if key & kmask == kval:
                     yield r
 
     # ----------------------------------------------------------------- lookup

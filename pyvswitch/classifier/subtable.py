@@ -1,17 +1,22 @@
 """One subtable of the tuple-space classifier: every rule that shares one mask.
 
-A subtable hashes rules by their masked value, so finding the rules a flow could match
-costs one dict lookup whatever the number of rules.  To keep megaflows wide it also
-supports OVS's *staged* lookup: the mask's slots are split into stages (metadata, L2,
-L3, L4, in that order), and for every stage but the last the subtable keeps a count of
-the distinct rule prefixes "masked value of the stages so far".  A lookup that finds no
-rule prefix equal to the flow's after stage ``i`` can stop there, having examined only
-the bits of stages ``0..i``.
+A subtable hashes rules by their packed masked value (see :mod:`.packed`), so finding
+the rules a flow could match costs one dict lookup whatever the number of rules.  To
+keep megaflows wide it also supports OVS's *staged* lookup: the mask's slots are split
+into stages (metadata, L2, L3, L4, in that order), and for every stage but the last the
+subtable keeps a count of the distinct rule prefixes "masked value of the stages so
+far".  A lookup that finds no rule prefix equal to the flow's after stage ``i`` can stop
+there, having examined only the bits of stages ``0..i``.
 
 The per-mask work (which slots, which masks) is compiled into small functions with
 ``exec`` when the subtable is created, so the packet path does no loops over masks.
 
-Layer: classifier.  Imports: flow.layout, classifier.trie.
+Memory matters here (a table may hold a million rules): per rule the subtable keeps one
+entry in ``heads`` (key -> the highest-priority rule with that match) and one in
+``order`` (rule -> key, in insertion order); ``multi`` holds the rare keys that several
+priorities share.  Index prefixes and prefix-trie values are derived from keys.
+
+Layer: classifier.  Imports: flow.layout, classifier.packed, classifier.trie.
 """
 
 from __future__ import annotations
@@ -19,32 +24,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from pyvswitch.classifier.packed import SLOT_STAGE, KeyFn, MaskLayout, make_key_fn
 from pyvswitch.classifier.trie import PrefixTrie, cidr_len
 from pyvswitch.flow import layout as L
 
-# Stage of every slot, following OVS's flow segments: metadata | L2 | L3 | L4.
-_STAGE_L2 = (L.ETH_SRC, L.ETH_DST, L.VLAN_TPID, L.VLAN_TCI, L.VLAN2_TPID, L.VLAN2_TCI,
-             L.ETH_TYPE)
-_STAGE_L3 = (L.NW_SRC, L.NW_DST, L.CT_NW_SRC, L.CT_NW_DST, L.IPV6_SRC, L.IPV6_DST,
-             L.CT_IPV6_SRC, L.CT_IPV6_DST, L.IPV6_LABEL, L.NW_PROTO, L.NW_TOS, L.NW_TTL,
-             L.NW_FRAG)
-_STAGE_L4 = (L.ND_TARGET, L.ARP_SHA, L.ARP_THA, L.TCP_FLAGS, L.TP_SRC, L.TP_DST,
-             L.CT_TP_SRC, L.CT_TP_DST)
+__all__ = ["FoldFn", "KeyFn", "SLOT_STAGE", "Subtable", "make_fold_fn", "make_key_fn"]
 
-
-def _stage_table() -> tuple[int, ...]:
-    stages = [0] * L.N_FLOW
-    for stage, slots in ((1, _STAGE_L2), (2, _STAGE_L3), (3, _STAGE_L4)):
-        for s in slots:
-            stages[s] = stage
-    return tuple(stages)
-
-
-#: stage (0 metadata, 1 L2, 2 L3, 3 L4) of each flow slot
-SLOT_STAGE: tuple[int, ...] = _stage_table()
-N_STAGES = 4
-
-KeyFn = Callable[[Sequence[int]], int]
 FoldFn = Callable[[list], None]
 
 
@@ -52,26 +37,6 @@ def _compile(src: str, name: str) -> Any:
     ns: dict[str, Any] = {}
     exec(compile(src, f"<classifier {name}>", "exec"), ns)  # noqa: S102 - generated code
     return ns[name]
-
-
-def make_key_fn(parts: Sequence[tuple[int, int]]) -> KeyFn:
-    """A function packing ``flow[slot] & mask`` for ``parts`` into one int.
-
-    The masked values are concatenated at their slots' widths, so the packing is
-    injective; an int key hashes and compares with fewer memory touches than a tuple,
-    which is what keeps lookups in huge subtables as fast as in small ones.  Slots
-    masked with their full width skip the ``&``: flows never carry bits beyond a slot's
-    width, and match values are stored pre-masked.
-    """
-    if not parts:
-        return lambda f: 0
-    terms = []
-    shift = 0
-    for slot, mask in reversed(parts):
-        term = f"f[{slot}]" if mask == L.SLOT_FULL[slot] else f"(f[{slot}] & {mask:#x})"
-        terms.append(f"({term} << {shift})" if shift else term)
-        shift += L.SLOT_BITS[slot]
-    return _compile(f"def key(f):\n    return {' | '.join(terms)}\n", "key")
 
 
 def make_fold_fn(parts: Sequence[tuple[int, int]]) -> FoldFn:
@@ -83,31 +48,29 @@ def make_fold_fn(parts: Sequence[tuple[int, int]]) -> FoldFn:
 
 
 class Subtable:
-    """The rules of one mask, hashed by masked value, with staged-lookup indices.
+    """The rules of one mask, hashed by key, with staged-lookup indices.
 
-    ``rules`` maps a masked-value key to the rules with that exact match, highest
-    priority first, and ``heads`` maps it to the first of them (what a lookup needs).
+    ``heads`` maps a key to the highest-priority rule with that exact match (what a
+    lookup needs); ``multi`` maps the keys held by several rules to all of them,
+    highest priority first.  ``order`` maps every rule to its key, in iteration order.
     ``indices[i]`` counts the distinct keys' prefixes over stages ``0..i`` (one entry
     per distinct match, as OVS counts heads, not rules).
     """
 
     __slots__ = (
-        "mask", "seq", "key", "prefix_keys", "folds", "n_indices", "rules", "indices",
-        "heads", "order", "prio_count", "max_priority", "n_rules", "trie_plen", "trie_stage",
-        "ports_len", "ports_mask", "ports_trie", "stage_of_index", "trie_at",
+        "mask", "layout", "seq", "key", "prefix_keys", "tails", "folds", "n_indices",
+        "heads", "multi", "indices", "order", "prio_count", "max_priority", "n_rules",
+        "trie_plen", "trie_stage", "trie_shift", "ports_len", "ports_mask", "ports_trie",
+        "ports_shifts", "stage_of_index", "trie_at",
     )
 
-    def __init__(self, mask: tuple[int, ...], seq: int,
+    def __init__(self, layout: MaskLayout, seq: int,
                  trie_slots: Sequence[tuple[int, int]] = ()) -> None:
+        mask = layout.mask
         self.mask = mask
+        self.layout = layout
         self.seq = seq  # creation order: ties between equal max priorities
-        by_stage: list[list[tuple[int, int]]] = [[] for _ in range(N_STAGES)]
-        for slot, m in enumerate(mask):
-            if m:
-                by_stage[SLOT_STAGE[slot]].append((slot, m))
-        stages = [(i, parts) for i, parts in enumerate(by_stage) if parts]
-        if not stages:
-            stages = [(N_STAGES - 1, [])]
+        stages = layout.stages
         #: the OVS stage number each lookup step covers
         self.stage_of_index = tuple(i for i, _ in stages)
         self.n_indices = len(stages) - 1
@@ -118,20 +81,25 @@ class Subtable:
             cumulative.extend(parts)
             self.prefix_keys.append(make_key_fn(cumulative))
             self.folds.append(make_fold_fn(cumulative))
-        self.key: KeyFn = self.prefix_keys[-1]
-        self.rules: dict[int, list[Any]] = {}
+        self.key: KeyFn = layout.key
+        # A step's prefix key is the full key without the bits of the later stages.
+        self.tails: list[int] = []
+        for i in range(self.n_indices):
+            self.tails.append(sum(L.SLOT_BITS[s] for _, parts in stages[i + 1:]
+                                  for s, _m in parts))
         self.heads: dict[int, Any] = {}
+        self.multi: dict[int, list[Any]] = {}
         self.indices: list[dict[int, int]] = [{} for _ in range(self.n_indices)]
-        #: rules in insertion order (for iteration/dumps): seq -> rule
-        self.order: dict[int, Any] = {}
+        self.order: dict[Any, int] = {}
         self.prio_count: dict[int, int] = {}
         self.max_priority = -(1 << 63)
         self.n_rules = 0
         # Prefix tries: the CIDR length of this mask on each tracked field (0 = unused),
-        # and the lookup step at which that field is examined.
+        # the lookup step at which that field is examined, and its shift in the key.
         self.trie_plen = tuple(cidr_len(mask[slot], width) for slot, width in trie_slots)
         self.trie_stage = tuple(
             self._index_of_stage(SLOT_STAGE[slot]) for slot, _ in trie_slots)
+        self.trie_shift = tuple(layout.shifts.get(slot, 0) for slot, _ in trie_slots)
         #: per lookup step, the tries to consult first: (trie index, plen, slot, width)
         self.trie_at: tuple[tuple[tuple[int, int, int, int], ...], ...] = tuple(
             tuple((j, plen, trie_slots[j][0], trie_slots[j][1])
@@ -140,6 +108,7 @@ class Subtable:
             for step in range(self.n_indices + 1))
         # Ports trie: tp_src:tp_dst as one 32-bit value.
         self.ports_mask = (mask[L.TP_SRC] << 16) | mask[L.TP_DST]
+        self.ports_shifts = (layout.shifts.get(L.TP_SRC), layout.shifts.get(L.TP_DST))
         if self.ports_mask:
             low = self.ports_mask & -self.ports_mask
             self.ports_len = 32 - (low.bit_length() - 1)
@@ -158,5 +127,20 @@ class Subtable:
         """The flow's (or match value's) ports under this subtable's ports mask."""
         return ((f[L.TP_SRC] << 16) | f[L.TP_DST]) & self.ports_mask
 
+    def ports_of_key(self, key: int) -> int:
+        """The ports (as :meth:`ports_of`) of a rule, from its key."""
+        s_src, s_dst = self.ports_shifts
+        src = (key >> s_src) & 0xFFFF if s_src is not None else 0
+        dst = (key >> s_dst) & 0xFFFF if s_dst is not None else 0
+        return (src << 16) | dst
+
     def recompute_max(self) -> None:
         self.max_priority = max(self.prio_count) if self.prio_count else -(1 << 63)
+
+    def rules_of_key(self, key: int) -> list[Any]:
+        """The rules with exactly this key, highest priority first."""
+        many = self.multi.get(key)
+        if many is not None:
+            return list(many)
+        head = self.heads.get(key)
+        return [] if head is None else [head]

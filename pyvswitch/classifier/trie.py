@@ -30,22 +30,33 @@ class _Node:
     ``end``; splitting or merging nodes never changes a surviving node's position.)
     ``n_rules`` counts the stored prefixes of length ``end`` equal to ``path``."""
 
-    __slots__ = ("end", "path", "n_rules", "edges")
+    __slots__ = ("end", "path", "n_rules", "e0", "e1")
 
     def __init__(self, end: int, path: int, n_rules: int) -> None:
         self.end = end
         self.path = path
         self.n_rules = n_rules
-        self.edges: list[_Node | None] = [None, None]
+        # the children on a 0 and a 1 bit (two slots: a trie may have a million nodes)
+        self.e0: _Node | None = None
+        self.e1: _Node | None = None
+
+    def child(self, bit: int) -> _Node | None:
+        return self.e1 if bit else self.e0
+
+    def set_child(self, bit: int, node: _Node | None) -> None:
+        if bit:
+            self.e1 = node
+        else:
+            self.e0 = node
 
     def is_leaf(self) -> bool:
-        return self.edges[0] is None and self.edges[1] is None
+        return self.e0 is None and self.e1 is None
 
 
 class PrefixTrie:
     """A multiset of bit-string prefixes of values ``width`` bits wide."""
 
-    __slots__ = ("width", "root", "n_prefixes", "_memo", "_k")
+    __slots__ = ("width", "root", "n_prefixes", "_memo", "_k", "_stored")
 
     #: most memoised walks kept before the memo starts over
     MEMO_MAX = 1 << 16
@@ -59,14 +70,24 @@ class PrefixTrie:
         # the path every stored prefix shares.  Any update forgets the memo.
         self._k = 0
         self._memo: dict[int, tuple] = {}
+        # The node of every stored prefix, by (prefix << 8 | length): a prefix stored
+        # again (a table holds many rules per address) is counted without a walk, and
+        # leaves lookups unchanged (they only ask whether a prefix is stored).
+        self._stored: dict[int, _Node] = {}
 
     # -- updates --------------------------------------------------------------------
     def insert(self, value: int, plen: int) -> None:
         """Add the ``plen``-bit prefix of ``value`` (``1 <= plen <= width``)."""
         w = self.width
         self.n_prefixes += 1
+        key = ((value >> (w - plen)) << 8) | plen
+        node = self._stored.get(key)
+        if node is not None:
+            node.n_rules += 1
+            return
         self._memo.clear()
         self._k = 0
+        stored = self._stored
         parent: _Node | None = None
         branch = 0
         node = self.root
@@ -79,27 +100,43 @@ class PrefixTrie:
                 # The new prefix leaves this node's path (or ends inside it): split.
                 top = _Node(common, node.path >> (end - common), 1 if common == plen else 0)
                 old_branch = (node.path >> (end - common - 1)) & 1
-                top.edges[old_branch] = node
+                top.set_child(old_branch, node)
                 if common < plen:
-                    top.edges[1 - old_branch] = _Node(plen, value >> (w - plen), 1)
+                    leaf = _Node(plen, value >> (w - plen), 1)
+                    top.set_child(1 - old_branch, leaf)
+                    stored[key] = leaf
+                else:
+                    stored[key] = top
                 self._set_edge(parent, branch, top)
                 return
             if end == plen:
-                node.n_rules += 1
+                node.n_rules += 1  # a branch point becomes a stored prefix
+                stored[key] = node
                 return
             parent, branch = node, (value >> (w - end - 1)) & 1
-            node = node.edges[branch]
-        self._set_edge(parent, branch, _Node(plen, value >> (w - plen), 1))
+            node = node.e1 if branch else node.e0
+        leaf = _Node(plen, value >> (w - plen), 1)
+        stored[key] = leaf
+        self._set_edge(parent, branch, leaf)
 
     def _set_edge(self, parent: _Node | None, branch: int, node: _Node | None) -> None:
         if parent is None:
             self.root = node
         else:
-            parent.edges[branch] = node
+            parent.set_child(branch, node)
 
     def remove(self, value: int, plen: int) -> bool:
         """Remove one copy of the ``plen``-bit prefix of ``value``; False if absent."""
         w = self.width
+        key = ((value >> (w - plen)) << 8) | plen
+        node = self._stored.get(key)
+        if node is None:
+            return False
+        if node.n_rules > 1:
+            node.n_rules -= 1
+            self.n_prefixes -= 1
+            return True
+        del self._stored[key]
         path: list[tuple[_Node | None, int]] = []  # (parent, branch) leading to each node
         parent: _Node | None = None
         branch = 0
@@ -112,7 +149,7 @@ class PrefixTrie:
             if end == plen:
                 break
             parent, branch = node, (value >> (w - end - 1)) & 1
-            node = node.edges[branch]
+            node = node.e1 if branch else node.e0
         if node is None or node.n_rules == 0:
             return False
         node.n_rules -= 1
@@ -121,7 +158,7 @@ class PrefixTrie:
         self._k = 0
         # Prune: a node with no rules keeps a reason to exist only as a branch point.
         while node is not None and node.n_rules == 0:
-            e0, e1 = node.edges
+            e0, e1 = node.e0, node.e1
             if e0 is not None and e1 is not None:
                 break
             parent, branch = path.pop()
@@ -148,7 +185,10 @@ class PrefixTrie:
         if len(state) == 2:
             return state  # decided within the first _k bits
         plens, prev, _ = state
-        node = self.root if prev is None else prev.edges[(value >> (w - prev.end - 1)) & 1]
+        if prev is None:
+            node = self.root
+        else:
+            node = prev.e1 if (value >> (w - prev.end - 1)) & 1 else prev.e0
         while node is not None:
             end = node.end
             x = value >> (w - end)
@@ -161,7 +201,7 @@ class PrefixTrie:
             if end >= w:
                 return w, plens
             prev = node
-            node = node.edges[(value >> (w - end - 1)) & 1]
+            node = node.e1 if (value >> (w - end - 1)) & 1 else node.e0
         if prev is None:
             return 0, plens
         return (prev.end if prev.is_leaf() else prev.end + 1), plens
@@ -187,7 +227,7 @@ class PrefixTrie:
             prev = node
             if end == limit:
                 break
-            node = node.edges[(value >> (w - end - 1)) & 1]
+            node = node.e1 if (value >> (w - end - 1)) & 1 else node.e0
         if node is None:
             if prev is None:
                 return 0, plens

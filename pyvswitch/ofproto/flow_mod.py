@@ -21,13 +21,15 @@ Rules are modified in place, so a translation holding a rule keeps crediting the
 current one; like OVS's replacement rules, a modified or re-added rule moves to the end
 of its subtable in dumps.
 
-Layer: ofproto.  Imports: flow, errors, types, ofproto.{rule,table,validate,events}.
+Layer: ofproto.  Imports: classifier.packed, flow, errors, types,
+ofproto.{rule,table,validate,events}.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pyvswitch.classifier.packed import pack_match
 from pyvswitch.errors import OFPError
 from pyvswitch.flow.flowmod import (
     OFPFF_CHECK_OVERLAP,
@@ -46,6 +48,8 @@ if TYPE_CHECKING:
     from pyvswitch.ofproto.ofproto import OFProto
 
 _NO_COOKIE = 0xFFFFFFFFFFFFFFFF
+#: one int object per priority value, shared by the rules that have it
+_PRIORITIES: dict[int, int] = {}
 
 
 def _template_table(ofp: OFProto, table_id: int | None, allow_readonly: bool) -> OFTable:
@@ -144,17 +148,44 @@ def _new_cookie(fm: FlowMod) -> int:
     return fm.new_cookie if fm.new_cookie is not None else fm.cookie
 
 
+def prepare_add(ofp: OFProto, fm: FlowMod, now: float, *, strict_consistency: bool = False,
+                allow_readonly: bool = False) -> Rule | None:
+    """Check an ADD exactly as :func:`handle_flow_mod` does (raises OFPError), and when
+    it is a pure insertion -- no identical rule to replace -- return the new rule, for
+    ``ofp.insert_rule`` to add later with nothing left to fail.  None: the add replaces
+    a rule; apply it with :func:`handle_flow_mod`.
+
+    This lets the OpenFlow layer answer a barrier before doing the insertion work (see
+    ``ConnManager.complete``); nothing may change the tables in between."""
+    if fm.command is not FlowModCommand.ADD:
+        raise ValueError("prepare_add takes an ADD")
+    validate.check_match(fm.match)
+    check_table = None if fm.table_id in (None, OFPTT_ALL) else fm.table_id
+    validate.check_actions(fm.actions, fm.match, table_id=check_table, n_tables=N_TABLES,
+                           strict_consistency=strict_consistency)
+    table = _template_table(ofp, fm.table_id, allow_readonly)
+    validate.check_groups_exist(fm.actions, ofp.groups.__contains__)
+    if table.cls.find_exactly(fm.match, fm.priority) is not None:
+        return None
+    if fm.flags & OFPFF_CHECK_OVERLAP and table.cls.overlaps(fm.match, fm.priority):
+        raise OFPError("OFPFMFC_OVERLAP", "the flow overlaps an existing flow")
+    return _new_rule(table, fm, now)
+
+
+def _new_rule(table: OFTable, fm: FlowMod, now: float) -> Rule:
+    pri = fm.priority
+    return Rule(table.table_id, _PRIORITIES.setdefault(pri, pri), pack_match(fm.match),
+                fm.actions, _new_cookie(fm), fm.idle_timeout, fm.hard_timeout,
+                fm.importance, fm.flags & RULE_STATE_FLAGS, now, now, now)
+
+
 def add_flow(ofp: OFProto, table: OFTable, fm: FlowMod, now: float) -> Rule:
     """OVS ``add_flow_start``: insert, or replace the identical rule in place."""
     old = table.cls.find_exactly(fm.match, fm.priority)
     if old is None:
         if fm.flags & OFPFF_CHECK_OVERLAP and table.cls.overlaps(fm.match, fm.priority):
             raise OFPError("OFPFMFC_OVERLAP", "the flow overlaps an existing flow")
-        rule = Rule(table.table_id, fm.priority, fm.match, cookie=_new_cookie(fm),
-                    idle_timeout=fm.idle_timeout, hard_timeout=fm.hard_timeout,
-                    importance=fm.importance, flags=fm.flags & RULE_STATE_FLAGS,
-                    created=now, modified=now, used=now)
-        rule.set_actions(fm.actions)
+        rule = _new_rule(table, fm, now)
         ofp.insert_rule(rule)
         return rule
     ofp.unlink_rule(old)

@@ -77,6 +77,13 @@ class OFProto:
         return _fm.handle_flow_mod(self, fm, now, strict_consistency=strict_consistency,
                                    allow_readonly=allow_readonly)
 
+    def prepare_add(self, fm: FlowMod, now: float, *, strict_consistency: bool = False,
+                    allow_readonly: bool = False) -> Rule | None:
+        """Check an ADD; the rule to :meth:`insert_rule` when it is a pure insertion,
+        None when it replaces a rule (see :func:`pyvswitch.ofproto.flow_mod.prepare_add`)."""
+        return _fm.prepare_add(self, fm, now, strict_consistency=strict_consistency,
+                               allow_readonly=allow_readonly)
+
     def learn_flow(self, fm: FlowMod, now: float, *, limit: int = 0) -> Rule | None:
         """Install or refresh a flow built by a ``learn`` action (see
         :func:`pyvswitch.ofproto.flow_mod.learn_flow`)."""
@@ -335,6 +342,10 @@ class OFProto:
         return new
 
     # ================================================================== events
+    def has_events(self) -> bool:
+        """Whether :meth:`drain_events` has anything."""
+        return bool(self._events)
+
     def drain_events(self) -> list[object]:
         """Queued events (PortStatus, FlowRemoved from learning), oldest first."""
         events, self._events = self._events, []

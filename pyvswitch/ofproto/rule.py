@@ -16,9 +16,15 @@ Layer: ofproto.  Imports: flow, types.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from pyvswitch.flow.flowmod import OFPFF_NO_BYT_COUNTS, OFPFF_NO_PKT_COUNTS, OFPFF_SEND_FLOW_REM
+from pyvswitch.flow.flowmod import (
+    OFPFF_CHECK_OVERLAP,
+    OFPFF_NO_BYT_COUNTS,
+    OFPFF_NO_PKT_COUNTS,
+    OFPFF_RESET_COUNTS,
+    OFPFF_SEND_FLOW_REM,
+)
 from pyvswitch.flow.match import Match
 from pyvswitch.flow.ofpacts import (
     LEARN_F_DELETE_LEARNED,
@@ -32,9 +38,10 @@ from pyvswitch.flow.ofpacts import (
 )
 from pyvswitch.types import OFPG_ANY, OFPP_ANY, OFPP_CONTROLLER
 
-#: the flow_mod flags a rule keeps (OVS OFPUTIL_FF_STATE); the others only steer the
-#: flow_mod itself (check_overlap, reset_counts)
-RULE_STATE_FLAGS = OFPFF_SEND_FLOW_REM | OFPFF_NO_PKT_COUNTS | OFPFF_NO_BYT_COUNTS
+#: the flow_mod flags a rule keeps and flow stats report (OVS OFPUTIL_FF_STATE): all of
+#: them, check_overlap and reset_counts included ("OpenFlow implies that they should be")
+RULE_STATE_FLAGS = (OFPFF_SEND_FLOW_REM | OFPFF_CHECK_OVERLAP | OFPFF_RESET_COUNTS
+                    | OFPFF_NO_PKT_COUNTS | OFPFF_NO_BYT_COUNTS)
 
 
 def iter_flat_actions(actions: tuple[object, ...]) -> Iterator[object]:
@@ -68,20 +75,44 @@ def actions_output_to_group(actions: tuple[object, ...], group_id: int) -> bool:
                for a in iter_flat_actions(actions))
 
 
+#: action types that hold other actions, or that the helpers below look for
+_SCANNED = frozenset((WriteActions, Ct, Group, Learn))
+_NO_GROUPS: frozenset[int] = frozenset()
+
+
+def _plain(actions: tuple[object, ...]) -> bool:
+    """No group, learn or nested action list: true for most flows, checked without
+    walking a generator (this runs for every flow_mod)."""
+    for a in actions:
+        if type(a) in _SCANNED:
+            return False
+    return True
+
+
 def action_group_ids(actions: tuple[object, ...]) -> frozenset[int]:
+    if _plain(actions):
+        return _NO_GROUPS
     return frozenset(a.group_id for a in iter_flat_actions(actions) if isinstance(a, Group))
 
 
 def learn_delete_cookies(actions: tuple[object, ...]) -> tuple[tuple[int, int], ...]:
     """(cookie, table_id) of every ``learn(..., delete_learned)`` in ``actions``: the
     flows those learn actions add disappear with the last rule holding such a learn."""
+    if _plain(actions):
+        return ()
     return tuple((a.cookie, a.table_id) for a in iter_flat_actions(actions)
                  if isinstance(a, Learn) and a.flags & LEARN_F_DELETE_LEARNED)
 
 
 @dataclass(eq=False, slots=True)
 class Rule:
-    """One flow in one table.  Identity matters: compare rules with ``is``."""
+    """One flow in one table.  Identity matters: compare rules with ``is``.
+
+    A table may hold a million rules, so a rule is kept small: slots only, the match
+    packed (see :func:`pyvswitch.classifier.packed.pack_match`; the OpenFlow layer
+    does it when it creates rules), actions shared between rules that have equal
+    ones, and ``group_ids`` derived from the actions when asked.
+    """
 
     table_id: int
     priority: int
@@ -97,8 +128,6 @@ class Rule:
     used: float = 0.0
     n_packets: int = 0
     n_bytes: int = 0
-    #: groups the actions refer to (kept in step with ``actions``)
-    group_ids: frozenset[int] = field(default=frozenset())
 
     def credit(self, n_packets: int, n_bytes: int, now: float) -> None:
         """Account packets that hit this rule (translation / revalidation)."""
@@ -109,7 +138,11 @@ class Rule:
 
     def set_actions(self, actions: tuple[object, ...]) -> None:
         self.actions = actions
-        self.group_ids = action_group_ids(actions)
+
+    @property
+    def group_ids(self) -> frozenset[int]:
+        """The groups the actions refer to."""
+        return action_group_ids(self.actions)
 
     @property
     def send_flow_rem(self) -> bool:

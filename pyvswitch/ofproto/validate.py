@@ -71,6 +71,8 @@ _OK_RESERVED_OUT = (OFPP_IN_PORT, OFPP_TABLE, OFPP_NORMAL, OFPP_FLOOD, OFPP_ALL,
                     OFPP_CONTROLLER, OFPP_LOCAL)
 _CT_FIELDS = ("ct_mark", "ct_label")
 _L4_PREREQS = (Prereq.TCP, Prereq.UDP, Prereq.SCTP, Prereq.L4_ANY)
+#: actions that are, or may contain, a group or meter reference
+_HOLDS_GROUP_OR_METER = frozenset((Group, Meter, WriteActions, Ct))
 
 
 def _slot_fields() -> dict[int, list[tuple[int, Field]]]:
@@ -100,10 +102,59 @@ def prereq_ok(match: Match, prereq: Prereq) -> bool:
     return True
 
 
+# --------------------------------------------------------------------------- memo
+# Validation runs for every flow_mod, and a controller loading a table sends thousands
+# of flows that differ only in addresses and ports.  Both checks below are functions
+# of the match's mask and of the few values prerequisites read (Ethernet type, IP
+# protocol, VLAN tags, ct_state, fragment bits, and the ICMPv6 type/code of ND flows),
+# so their verdicts are memoised on exactly that.
+
+#: verdicts kept before a memo starts over
+MEMO_MAX = 4096
+_MATCH_MEMO: dict[tuple, tuple[str, str] | None] = {}
+_ACTIONS_MEMO: dict[tuple, tuple[str, str] | None] = {}
+
+
+def _projection(match: Match) -> tuple[int, ...]:
+    """The values (besides the mask) that prerequisite and consistency checks read."""
+    v = match.value
+    dl, proto = v[L.ETH_TYPE], v[L.NW_PROTO]
+    if dl == L.ETH_TYPE_IPV6 and proto == L.IPPROTO_ICMPV6:
+        return (dl, proto, v[L.VLAN_TCI], v[L.VLAN2_TCI], v[L.CT_STATE], v[L.NW_FRAG],
+                v[L.TP_SRC], v[L.TP_DST])
+    return (dl, proto, v[L.VLAN_TCI], v[L.VLAN2_TCI], v[L.CT_STATE], v[L.NW_FRAG])
+
+
+def _memo_check(memo: dict[tuple, tuple[str, str] | None], key: tuple,
+                check: Callable[[], None]) -> None:
+    try:
+        verdict = memo[key]
+    except KeyError:
+        try:
+            check()
+            verdict = None
+        except OFPError as exc:
+            verdict = (exc.name, exc.msg)
+        if len(memo) >= MEMO_MAX:
+            memo.clear()
+        memo[key] = verdict
+    except TypeError:  # something unhashable in the actions: no memo
+        check()
+        return
+    if verdict is not None:
+        raise OFPError(*verdict)
+
+
 def check_match(match: Match) -> None:
     """Every constrained bit must belong to a field whose prerequisites the match
     satisfies (OFPBMC_BAD_PREREQ); the ct original-tuple addresses must agree with
-    the Ethernet type (OFPBAC_MATCH_INCONSISTENT).
+    the Ethernet type (OFPBAC_MATCH_INCONSISTENT).  (Memoised: see above.)"""
+    _memo_check(_MATCH_MEMO, (match.mask, _projection(match)),
+                lambda: _check_match(match))
+
+
+def _check_match(match: Match) -> None:
+    """The check of :func:`check_match`.
 
     A ``Match`` records bits, not which field named them, so when fields share bits
     the match passes if *some* field covering them is usable: ``udp,tcp_dst=80`` is the
@@ -380,7 +431,18 @@ def check_actions(actions: tuple[object, ...], match: Match, *, table_id: int | 
                   group_exists: Callable[[int], bool] | None = None) -> None:
     """Validate ``actions`` for a flow with ``match`` in table ``table_id`` (None when
     the flow_mod named no table: goto_table is then not checked for direction, as OVS
-    does for table 0xff).  ``group_exists`` enables the group-existence check."""
+    does for table 0xff).  ``group_exists`` enables the group-existence check.
+    (Memoised, but for the group check: see above.)"""
+    key = (actions, match.mask, _projection(match), table_id, n_tables, max_ports,
+           strict_consistency)
+    _memo_check(_ACTIONS_MEMO, key, lambda: _check_actions(
+        actions, match, table_id, n_tables, max_ports, strict_consistency))
+    if group_exists is not None:
+        check_groups_exist(actions, group_exists)
+
+
+def _check_actions(actions: tuple[object, ...], match: Match, table_id: int | None,
+                   n_tables: int, max_ports: int, strict_consistency: bool) -> None:
     verify_actions(actions)
     st = _State(match, match.value[L.VLAN_TCI], match.value[L.VLAN2_TCI])
     for a in actions:
@@ -388,12 +450,12 @@ def check_actions(actions: tuple[object, ...], match: Match, *, table_id: int | 
     if strict_consistency and not st.consistent:
         raise OFPError("OFPBAC_MATCH_INCONSISTENT",
                        "actions are inconsistent with the match for OpenFlow 1.1+")
-    if group_exists is not None:
-        check_groups_exist(actions, group_exists)
 
 
 def check_groups_exist(actions: tuple[object, ...], group_exists: Callable[[int], bool]) -> None:
     """OVS ``ofproto_check_ofpacts``: referenced groups (and meters) must exist."""
+    if not any(type(a) in _HOLDS_GROUP_OR_METER for a in actions):
+        return
     for a in iter_flat_actions(actions):
         if isinstance(a, Group) and not group_exists(a.group_id):
             raise OFPError("OFPBAC_BAD_OUT_GROUP", f"group {a.group_id} does not exist")

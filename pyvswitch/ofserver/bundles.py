@@ -25,7 +25,7 @@ from pyvswitch.errors import OFPError
 
 #: rule attributes a flow_mod may change in place
 _RULE_STATE = ("actions", "cookie", "idle_timeout", "hard_timeout", "importance", "flags",
-               "created", "modified", "used", "n_packets", "n_bytes", "group_ids")
+               "created", "modified", "used", "n_packets", "n_bytes")
 
 
 @dataclass(slots=True)

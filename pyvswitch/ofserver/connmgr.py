@@ -129,10 +129,17 @@ class ConnManager:
         #: answer a request that hits a bug of ours with an error instead of raising
         #: (the daemon sets it; tests want the exception)
         self.catch_bugs = False
+        #: a flow add that only inserts a rule may be finished after the replies to the
+        #: requests that came with it were sent; the shell that sets this calls
+        #: :meth:`complete` once it has sent them, before anything else runs
+        self.defer_adds = False
+        self._deferred: list[Any] = []
 
     @property
     def bridge(self) -> Any:
-        return self.switch.bridge(self.bridge_name)
+        bridges = getattr(self.switch, "bridges", None)
+        br = bridges.get(self.bridge_name) if bridges is not None else None
+        return br if br is not None else self.switch.bridge(self.bridge_name)
 
     # ================================================================== configuration
     def set_controllers(self, targets: list[str], now: float) -> None:
@@ -221,6 +228,7 @@ class ConnManager:
 
     def closed(self, conn: OFConn, now: float) -> None:
         """The shell closed ``conn`` (or saw it close): forget it."""
+        self.complete(now)
         conn.close(conn.close_reason or "closed")
         if conn in self.conns:
             self.conns.remove(conn)
@@ -240,7 +248,26 @@ class ConnManager:
             c.close("bridge shutting down")
 
     # ================================================================== requests
+    def defer_insert(self, rule: Any) -> None:
+        """A checked rule to insert in :meth:`complete`."""
+        self._deferred.append(rule)
+
+    def complete(self, now: float) -> None:
+        """Do the work deferred while handling requests (see ``defer_adds``).  Every
+        request but a barrier does this first, so requests still see each other's
+        effects in order."""
+        if not self._deferred:
+            return
+        rules, self._deferred = self._deferred, []
+        br = self.bridge
+        ofp = br.ofproto
+        for rule in rules:
+            ofp.insert_rule(rule)
+        br.sync()
+
     def handle(self, conn: OFConn, msg: object, xid: int, raw: bytes, now: float) -> None:
+        if self._deferred and type(msg) is not M.BarrierRequest:
+            self.complete(now)
         if conn.kind is ConnKind.PRIMARY and type(msg) in ADMITTING and conn.target:
             ctl = self.controllers.get(conn.target)
             if ctl is not None and ctl.conn is conn:
@@ -283,6 +310,8 @@ class ConnManager:
         """Send the bridge's queued events to the connections that want them;
         returns how many events there were."""
         br = self.bridge
+        if not br.events and not br.ofproto.has_events():
+            return 0
         events = br.pop_events()
         for ev in events:
             kind = A.event_kind(ev)
@@ -337,6 +366,7 @@ class ConnManager:
         """Timers: controller (re)connections, inactivity probes, fail-open, and the
         bridge's queued events.  Returns actions for the shell: ("connect", target)
         to start an attempt, ("abort", target) to give one up."""
+        self.complete(now)
         actions: list[tuple[str, str]] = []
         for text, ctl in self.controllers.items():
             what = ctl.reconnect.run(now)

@@ -25,7 +25,7 @@ from pyvswitch import coverage
 from pyvswitch.errors import LocalProtocolError, OFPError
 from pyvswitch.flow import layout as L
 from pyvswitch.flow.extract import DEFAULT_MD, flow_extract
-from pyvswitch.flow.flowmod import OFPFF_RESET_COUNTS, FlowMod, FlowModCommand, GroupMod
+from pyvswitch.flow.flowmod import FlowMod, FlowModCommand, GroupMod
 from pyvswitch.flow.match import Match
 from pyvswitch.ofproto import validate
 from pyvswitch.ofserver import features
@@ -218,21 +218,32 @@ class Handler:
     # ------------------------------------------------------------------ modifications
     def flow_mod(self, conn: OFConn, fm: FlowMod, xid: int, raw: bytes, now: float) -> None:
         self.reject_slave(conn)
+        mgr = self.mgr
+        if mgr.defer_adds and fm.command is FlowModCommand.ADD:
+            # A pure insertion is checked now and done after the replies are sent
+            # (``ConnManager.complete``): a controller waiting for the barrier need
+            # not wait for the classifier.
+            self.check_flow_mod(conn, fm)
+            br = mgr.bridge
+            rule = br.ofproto.prepare_add(fm, now,
+                                          strict_consistency=conn.version > OFP10_VERSION)
+            if rule is not None:
+                mgr.defer_insert(rule)
+                return
         self.apply_flow_mod(conn, fm, now)
-        self.mgr.flush_events(now)
+        mgr.flush_events(now)
 
-    def apply_flow_mod(self, conn: OFConn, fm: FlowMod, now: float) -> None:
-        """Check and apply a flow_mod (raises OFPError; nothing changes then)."""
-        cmd = fm.command
-        deleting = cmd in (FlowModCommand.DELETE, FlowModCommand.DELETE_STRICT)
+    def check_flow_mod(self, conn: OFConn, fm: FlowMod) -> None:
+        """The checks of a flow_mod that depend on the connection."""
+        deleting = fm.command in (FlowModCommand.DELETE, FlowModCommand.DELETE_STRICT)
         if conn.version > OFP10_VERSION and fm.table_id == OFPTT_ALL and not deleting:
             raise OFPError("OFPFMFC_BAD_TABLE_ID", "table 0xff is only valid for deletes")
         if not deleting and fm.buffer_id != OFP_NO_BUFFER:
             raise OFPError("OFPBRC_BUFFER_UNKNOWN", "the switch buffers no packets")
-        if conn.version == OFP10_VERSION and cmd is FlowModCommand.ADD:
-            # OpenFlow 1.0 (and 1.1): an add always resets the counters of the flow it
-            # replaces (OVS ``ofputil_decode_flow_mod_flags``)
-            fm.flags |= OFPFF_RESET_COUNTS
+
+    def apply_flow_mod(self, conn: OFConn, fm: FlowMod, now: float) -> None:
+        """Check and apply a flow_mod (raises OFPError; nothing changes then)."""
+        self.check_flow_mod(conn, fm)
         self.mgr.bridge.handle_flow_mod(fm, now,
                                         strict_consistency=conn.version > OFP10_VERSION)
 

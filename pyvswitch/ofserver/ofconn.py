@@ -119,14 +119,22 @@ class OFConn:
         are decoded."""
         if self.closed:
             return
+        conn = self.conn
         try:
-            self.conn.receive_data(data)
+            conn.receive_data(data)
             while not self.closed:
-                ev = self.conn.next_event()
-                self._take_conn_output()
+                ev = conn.next_event()
+                out = conn.data_to_send()
+                if out:
+                    self._out += out
                 if ev is NEED_DATA:
                     break
-                self._event(ev, now)
+                if type(ev) is MessageReceived:
+                    self.n_received += 1
+                    self.probe.activity(now)
+                    self.mgr.handle(self, ev.msg, ev.xid, ev.data, now)
+                else:
+                    self._event(ev, now)
         except RemoteProtocolError as exc:
             coverage.inc("ofconn_framing_error")
             self._take_conn_output()

@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from pyvswitch.errors import LocalProtocolError, OFPError
 from pyvswitch.flow.flowmod import FlowMod, GroupMod
+from pyvswitch.openflow import flow_templates as FT
 from pyvswitch.openflow import msg_flow as MF
 from pyvswitch.openflow import msg_packet as MP
 from pyvswitch.openflow import msg_switch as MS
@@ -261,8 +262,41 @@ _DECODERS: dict[OFPT, Decoder] = {
 }
 
 
+_NX_FLOW_MOD_ID = struct.pack("!II", NX_VENDOR_ID, NXT_FLOW_MOD)
+_BARRIER_REQUEST = BarrierRequest()
+_BARRIER_REQUEST_TYPES = frozenset((v, wire_type(v, OFPT.BARRIER_REQUEST))
+                                   for v in SUPPORTED_VERSIONS)
+_BARRIER_REPLY_TYPE = {v: wire_type(v, OFPT.BARRIER_REPLY) for v in SUPPORTED_VERSIONS}
+
+
 def decode(data: bytes | bytearray | memoryview, state: SessionState | None = None) -> Message:
-    """Decode one complete OpenFlow message (raises ``OFPError`` on anything invalid)."""
+    """Decode one complete OpenFlow message (raises ``OFPError`` on anything invalid).
+
+    Flow_mods go through :mod:`~pyvswitch.openflow.flow_templates` first: a flow_mod
+    shaped like an earlier one decodes from that one's template."""
+    n = len(data)
+    if n == 8 and (data[0], data[1]) in _BARRIER_REQUEST_TYPES:
+        return _BARRIER_REQUEST  # one per flow_mod from ovs-ofctl: no need to parse it
+    if n > 16:
+        version, mtype = data[0], data[1]
+        if mtype == 14 and version in SUPPORTED_VERSIONS:  # OFPT_FLOW_MOD in every version
+            nx = False
+        elif mtype == 4 and version == OFP10_VERSION and data[8:16] == _NX_FLOW_MOD_ID:
+            nx = True
+        else:
+            return _decode(data, state)
+        tid = version == OFP10_VERSION and state is not None and state.flow_mod_table_id
+        cache = FT.cache_for(version, nx, bool(tid))
+        fm = cache.decode(data)
+        if fm is None:
+            fm = _decode(data, state)
+            if type(fm) is FlowMod:
+                cache.learn(data, fm, version, nx)
+        return fm
+    return _decode(data, state)
+
+
+def _decode(data: bytes | bytearray | memoryview, state: SessionState | None) -> Message:
     h = parse_header(data)
     if h.length != len(data):
         raise OFPError("OFPBRC_BAD_LEN", f"header says {h.length} bytes, got {len(data)}")
@@ -422,9 +456,12 @@ for _cls in MPART.REPLY_TYPES:
 
 def encode(msg: object, version: int, xid: int, state: SessionState | None = None) -> bytes:
     """The bytes of ``msg`` in ``version`` (several messages for split replies)."""
+    t = type(msg)
+    if t is BarrierReply and version in _BARRIER_REPLY_TYPE:
+        return HEADER.pack(version, _BARRIER_REPLY_TYPE[version], 8, xid & 0xFFFFFFFF)
     if version not in SUPPORTED_VERSIONS:
         raise LocalProtocolError(f"unsupported OpenFlow version {version:#x}")
-    encoder = _ENCODERS.get(type(msg))
+    encoder = _ENCODERS.get(t)
     if encoder is None:
         raise LocalProtocolError(f"cannot encode {type(msg).__name__}")
     return encoder(msg, version, xid & 0xFFFFFFFF, state)

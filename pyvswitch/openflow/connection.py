@@ -40,7 +40,7 @@ from pyvswitch.openflow.consts import (
     ofpt_from_wire,
 )
 from pyvswitch.openflow.errors import encode_error
-from pyvswitch.openflow.header import parse_header, split_messages
+from pyvswitch.openflow.header import HEADER, parse_header, split_messages
 from pyvswitch.openflow.messages import (
     EchoReply,
     EchoRequest,
@@ -61,6 +61,10 @@ class _NeedData(Enum):
 
 
 NEED_DATA = _NeedData.NEED_DATA
+
+
+#: messages that change the Nicira session state
+_SESSION_MESSAGES = frozenset((SetFlowFormat, FlowModTableId, SetConfig, SetControllerId))
 
 
 # ----------------------------------------------------------------------------- events
@@ -130,6 +134,7 @@ class OFConnection:
         self._buffer = bytearray()
         self._out = bytearray()
         self._pending: list[bytes] = []
+        self._next = 0
         self._eof = False
         self._error: RemoteProtocolError | None = None
         self._next_xid = 1
@@ -144,6 +149,8 @@ class OFConnection:
 
     def data_to_send(self) -> bytes:
         """Bytes the connection produced by itself (echo replies, error replies)."""
+        if not self._out:
+            return b""
         out = bytes(self._out)
         self._out.clear()
         return out
@@ -183,19 +190,31 @@ class OFConnection:
             raise self._error
         if self.state is ConnState.CLOSED:
             return ConnectionClosed()
-        if not self._pending:
+        pending = self._pending
+        while True:
+            # messages are taken from the front of ``pending`` by index (a batch of a
+            # thousand bundled flow_mods must not cost a list shift each)
+            i = self._next
+            if i < len(pending):
+                self._next = i + 1
+                event = self._handle(pending[i])
+                if event is not None:
+                    return event
+                continue
+            pending.clear()
+            self._next = 0
+            if not self._buffer:
+                break
             try:
                 msgs, rest = split_messages(self._buffer)
             except RemoteProtocolError as e:
                 self._error = e
                 self.state = ConnState.ERROR
                 raise
-            self._pending = msgs
+            if not msgs:
+                break
+            pending.extend(msgs)
             self._buffer = bytearray(rest)
-        while self._pending:
-            event = self._handle(self._pending.pop(0))
-            if event is not None:
-                return event
         if self._eof:
             self.state = ConnState.CLOSED
             return ConnectionClosed()
@@ -203,31 +222,34 @@ class OFConnection:
 
     # -- internals -----------------------------------------------------------------------
     def _handle(self, data: bytes) -> Event | None:
-        h = parse_header(data)
-        t = ofpt_from_wire(h.version, h.type) if h.version in SUPPORTED_VERSIONS else None
-        if self.state is ConnState.FAILED:
-            return None
-        if self.state is ConnState.HELLO:
-            return self._negotiate(data, h)
-        if t is OFPT.HELLO:
+        version, mtype, _length, xid = HEADER.unpack_from(data)
+        state = self.state
+        if state is not ConnState.OPEN:
+            if state is ConnState.HELLO:
+                return self._negotiate(data, parse_header(data))
+            return None  # negotiation failed: nothing more is read
+        supported = version in SUPPORTED_VERSIONS
+        if mtype == 0 and supported:
             return None  # a second HELLO is harmless
-        if h.version != self.version and t not in (OFPT.ERROR, OFPT.ECHO_REQUEST,
-                                                    OFPT.ECHO_REPLY):
+        # ERROR, ECHO_REQUEST and ECHO_REPLY (types 1-3 in every version) may come in
+        # another version
+        if version != self.version and (not supported or not 1 <= mtype <= 3):
             return self._reject(OFPError("OFPBRC_BAD_VERSION",
-                                         f"version {h.version:#x} after negotiating "
-                                         f"{self.version:#x}"), h.xid, data)
+                                         f"version {version:#x} after negotiating "
+                                         f"{self.version:#x}"), xid, data)
         try:
             msg = decode(data, self.session)
         except OFPError as e:
-            if h.type == OFPT.ERROR:  # never answer an error with an error
+            if mtype == OFPT.ERROR:  # never answer an error with an error
                 return None
-            return self._reject(e, h.xid, data)
-        if isinstance(msg, EchoRequest):
-            self._out += encode(EchoReply(msg.data), h.version, h.xid)
+            return self._reject(e, xid, data)
+        t = type(msg)
+        if t is EchoRequest:
+            self._out += encode(EchoReply(msg.data), version, xid)
             return None
-        if self.role == "switch":
+        if t in _SESSION_MESSAGES and self.role == "switch":
             self._track_session(msg)
-        return MessageReceived(msg, h.xid, data)
+        return MessageReceived(msg, xid, data)
 
     def _reject(self, err: OFPError, xid: int, data: bytes) -> MessageRejected:
         self._out += encode_error(err, self.version or max(self.versions), xid, data)

@@ -19,7 +19,13 @@ import struct
 from pyvswitch.errors import LocalProtocolError, OFPError
 from pyvswitch.flow import layout as L
 from pyvswitch.flow import ofpacts as A
-from pyvswitch.flow.flowmod import FlowMod, FlowModCommand, GroupMod, GroupModCommand
+from pyvswitch.flow.flowmod import (
+    OFPFF_RESET_COUNTS,
+    FlowMod,
+    FlowModCommand,
+    GroupMod,
+    GroupModCommand,
+)
 from pyvswitch.flow.ofpacts import Bucket, GroupType
 from pyvswitch.openflow.actions import decode_actions, encode_actions
 from pyvswitch.openflow.actions_common import APPLY_ONLY
@@ -101,6 +107,10 @@ def _legacy_flags(fm: FlowMod, flags: int) -> None:
                        else "OFPFMFC_TABLE_FULL", "emergency flows are not supported")
     if flags & ~_FLAGS_10:
         raise OFPError("OFPFMFC_BAD_FLAGS", f"flow_mod flags {flags:#x}")
+    if fm.command is _C.ADD:
+        # OpenFlow 1.0 has no reset_counts flag: every add resets the counters of the
+        # flow it replaces (OVS ``ofputil_decode_flow_mod_flags``)
+        flags |= OFPFF_RESET_COUNTS
     fm.flags = flags
 
 

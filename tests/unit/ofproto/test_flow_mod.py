@@ -56,7 +56,9 @@ def test_add_replaces_identical_keeping_counters_unless_reset(ofp):
     assert ofp.generation > gen
     add(ofp, m, now=6.0, priority=10, flags=OFPFF_RESET_COUNTS)
     assert (r.n_packets, r.n_bytes) == (0, 0)
-    assert r.flags == 0  # reset_counts/check_overlap are not kept in the rule
+    # every flow_mod flag is kept in the rule and reported by flow stats (OVS
+    # OFPUTIL_FF_STATE), reset_counts and check_overlap included
+    assert r.flags == OFPFF_RESET_COUNTS
     # Other priority: a second rule.
     add(ofp, m, priority=11)
     assert len(ofp.rules(0)) == 2
@@ -72,6 +74,8 @@ def test_check_overlap(ofp):
     # An identical flow is a replacement, not an overlap.
     add(ofp, match(in_port=1), priority=5, flags=OFPFF_CHECK_OVERLAP)
     assert len(ofp.rules(0)) == 3
+    assert {r.priority: r.flags for r in ofp.rules(0)} == {5: OFPFF_CHECK_OVERLAP,
+                                                          6: OFPFF_CHECK_OVERLAP}
 
 
 def test_add_table_ids(ofp):

@@ -9,7 +9,14 @@ from hypothesis import strategies as st
 
 from pyvswitch.errors import LocalProtocolError, OFPError
 from pyvswitch.flow.actions_text import parse_actions
-from pyvswitch.flow.flowmod import FlowMod, FlowModCommand, FlowStats, GroupMod, GroupModCommand
+from pyvswitch.flow.flowmod import (
+    OFPFF_RESET_COUNTS,
+    FlowMod,
+    FlowModCommand,
+    FlowStats,
+    GroupMod,
+    GroupModCommand,
+)
 from pyvswitch.flow.match import Match
 from pyvswitch.flow.match_text import parse_match
 from pyvswitch.flow.ofpacts import Bucket, GroupDesc, GroupType
@@ -196,6 +203,8 @@ def _canonical_flow_mod(d, version: int) -> FlowMod:
     fm = FlowMod(command=command, match=match, priority=d(u16), idle_timeout=d(u16),
                  hard_timeout=d(u16), buffer_id=d(u32), out_port=d(u16))
     fm.flags = d(u16) & (3 if version == 1 else 0x1F)
+    if version == 1 and command is FlowModCommand.ADD:
+        fm.flags |= OFPFF_RESET_COUNTS  # every OpenFlow 1.0 add resets counters (OVS)
     delete = command in (FlowModCommand.DELETE, FlowModCommand.DELETE_STRICT)
     fm.table_id = d(st.sampled_from([None, table])) if delete else table
     fm.actions = () if delete else acts
