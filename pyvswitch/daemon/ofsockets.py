@@ -49,6 +49,8 @@ READ_PAUSE = 1024 * 1024
 RECV_SIZE = 65536
 #: recv calls per readiness event before other sockets get a turn
 RECV_BURST = 16
+#: seconds between runs of the connection managers' timers
+TIMER_TICK = 0.01
 
 
 @dataclass
@@ -94,6 +96,7 @@ class OpenFlowServer:
         self._conns: dict[int, _Conn] = {}
         self._pending: dict[tuple[str, str], _Pending] = {}
         self._n_accepted = 0
+        self._next_tick = 0.0
 
     # ------------------------------------------------------------------ configuration
     def configure(self, bridges: dict[str, tuple[list[str], str]], now: float) -> None:
@@ -109,6 +112,7 @@ class OpenFlowServer:
                 mgr = ConnManager(self.switch, name, self.host, now,
                                   fail_mode=fail_mode or "standalone", **self.mgr_options)
                 mgr.catch_bugs = True
+                mgr.defer_adds = True  # _io calls mgr.complete() once replies are sent
                 self.mgrs[name] = mgr
                 self._listen(mgr, parse_target(f"punix:{os.path.join(self.rundir, name)}"
                                                ".mgmt"), mgmt=True)
@@ -235,8 +239,10 @@ class OpenFlowServer:
                 if not data or c.conn.closed or len(data) < RECV_SIZE:
                     break
             # a request may have queued messages for other connections (flow-removed,
-            # packet-ins from a packet-out): flush the whole bridge
+            # packet-ins from a packet-out): flush the whole bridge; then finish what
+            # the requests deferred (rule insertions), before anything else runs
             self.flush_bridge(c.mgr, now)
+            c.mgr.complete(now)
             return
         self._flush(fd, c, now)
 
@@ -244,6 +250,10 @@ class OpenFlowServer:
         """Move the connection's output to the socket; close it if it is done.  While
         the socket is backed up, output stays queued in the connection, where
         asynchronous messages beyond its limit are dropped."""
+        conn = c.conn
+        if not c.out and not conn.pending_output() and not conn.closed \
+                and not conn.close_after_flush:
+            return  # nothing to do (the common case, every loop turn)
         if len(c.out) < READ_PAUSE:
             c.out += c.conn.data_to_send()
         while c.out:
@@ -347,14 +357,22 @@ class OpenFlowServer:
 
     # ------------------------------------------------------------------ the loop
     def run(self, now: float) -> None:
-        """Once per loop turn: timers, events to controllers, output."""
-        for name, mgr in list(self.mgrs.items()):
-            for action, text in mgr.run(now):
-                if action == "connect":
-                    self._connect(mgr, text, now)
-                elif action == "abort":
-                    self._abort(name, text)
-                    coverage.inc("ofconn_connect_timeout")
+        """Once per loop turn: events to controllers and output; timers (probes,
+        reconnects, fail-open) every ``TIMER_TICK`` seconds at most (they count in
+        seconds, and a loop turn per flow_mod must stay cheap)."""
+        if now >= self._next_tick or now < self._next_tick - TIMER_TICK:
+            self._next_tick = now + TIMER_TICK
+            for name, mgr in list(self.mgrs.items()):
+                for action, text in mgr.run(now):
+                    if action == "connect":
+                        self._connect(mgr, text, now)
+                    elif action == "abort":
+                        self._abort(name, text)
+                        coverage.inc("ofconn_connect_timeout")
+        else:
+            for mgr in self.mgrs.values():
+                mgr.complete(now)
+                mgr.flush_events(now)
         self.flush_all(now)
 
     def next_deadline(self) -> float | None:
