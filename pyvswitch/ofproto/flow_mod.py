@@ -109,13 +109,16 @@ def collect_rules(ofp: OFProto, table_id: int | None, match: Match | None, *,
 
 
 def handle_flow_mod(ofp: OFProto, fm: FlowMod, now: float, *,
-                    strict_consistency: bool = False,
-                    allow_readonly: bool = False) -> list[FlowRemoved]:
-    """Validate and apply ``fm``; returns the FlowRemoved events it caused."""
+                    strict_consistency: bool = False, allow_readonly: bool = False,
+                    prechecked: bool = False) -> list[FlowRemoved]:
+    """Validate and apply ``fm``; returns the FlowRemoved events it caused.
+    ``prechecked``: the caller already ran ``check_match`` and ``check_actions`` on it
+    with the same ``strict_consistency`` (bundles check messages as they are added)."""
     cmd = fm.command
     if not isinstance(cmd, FlowModCommand):
         raise OFPError("OFPFMFC_BAD_COMMAND", f"unknown flow_mod command {cmd!r}")
-    validate.check_match(fm.match)
+    if not prechecked:
+        validate.check_match(fm.match)
     if cmd in (FlowModCommand.DELETE, FlowModCommand.DELETE_STRICT):
         rules = collect_rules(
             ofp, fm.table_id, fm.match, strict=cmd is FlowModCommand.DELETE_STRICT,
@@ -123,9 +126,10 @@ def handle_flow_mod(ofp: OFProto, fm: FlowMod, now: float, *,
             out_port=fm.out_port, out_group=fm.out_group, writable=not allow_readonly)
         return ofp.delete_rules(rules, FlowRemovedReason.DELETE, now)
 
-    check_table = None if fm.table_id in (None, OFPTT_ALL) else fm.table_id
-    validate.check_actions(fm.actions, fm.match, table_id=check_table, n_tables=N_TABLES,
-                           strict_consistency=strict_consistency)
+    if not prechecked:
+        check_table = None if fm.table_id in (None, OFPTT_ALL) else fm.table_id
+        validate.check_actions(fm.actions, fm.match, table_id=check_table,
+                               n_tables=N_TABLES, strict_consistency=strict_consistency)
     table = _template_table(ofp, fm.table_id, allow_readonly)
     if cmd is FlowModCommand.ADD:
         validate.check_groups_exist(fm.actions, ofp.groups.__contains__)

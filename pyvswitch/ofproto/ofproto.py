@@ -69,13 +69,14 @@ class OFProto:
 
     # ================================================================== flows
     def handle_flow_mod(self, fm: FlowMod, now: float, *, strict_consistency: bool = False,
-                        allow_readonly: bool = False) -> list[FlowRemoved]:
+                        allow_readonly: bool = False,
+                        prechecked: bool = False) -> list[FlowRemoved]:
         """Validate and apply one flow_mod; raises OFPError (nothing changed) on
         refusal.  ``strict_consistency`` applies OpenFlow 1.1+'s match/action
         consistency rules; ``allow_readonly`` lets the switch itself change the
-        internal table."""
+        internal table; ``prechecked``: the match and actions were already checked."""
         return _fm.handle_flow_mod(self, fm, now, strict_consistency=strict_consistency,
-                                   allow_readonly=allow_readonly)
+                                   allow_readonly=allow_readonly, prechecked=prechecked)
 
     def prepare_add(self, fm: FlowMod, now: float, *, strict_consistency: bool = False,
                     allow_readonly: bool = False) -> Rule | None:

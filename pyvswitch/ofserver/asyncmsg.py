@@ -38,6 +38,10 @@ from pyvswitch.openflow.consts import OFP10_VERSION, OFP13_VERSION, OFP14_VERSIO
 PACKET_IN = 0
 PORT_STATUS = 1
 FLOW_REMOVED = 2
+ROLE_STATUS = 3
+TABLE_STATUS = 4
+REQUESTFORWARD = 5
+N_KINDS = 6
 
 # packet-in reasons (internal numbering)
 R_NO_MATCH = 0
@@ -54,9 +58,11 @@ PIN14_ACTION_BITS = (1 << R_ACTION_SET) | (1 << R_GROUP) | (1 << R_PACKET_OUT)
 PIN14_BITS = PIN10_BITS | PIN14_ACTION_BITS
 PORT_STATUS_BITS = 0b111
 FLOW_REMOVED_BITS = {OFP10_VERSION: 0b111, OFP13_VERSION: 0b1111, OFP14_VERSION: 0b111111}
-#: masks a SET_ASYNC may carry, per kind (OVS ``async_props`` allowed10/allowed14)
-_ALLOWED10 = (PIN10_BITS, PORT_STATUS_BITS, 0b111111)
-_ALLOWED14 = (PIN14_BITS, PORT_STATUS_BITS, 0b111111)
+#: masks a SET_ASYNC may carry, per kind (OVS ``async_props`` allowed10/allowed14):
+#: role status reasons 0-2, table status vacancy down/up (3, 4), request forward 0-1
+_OTHERS = (0b111, 0b11000, 0b11)
+_ALLOWED10 = (PIN10_BITS, PORT_STATUS_BITS, 0b111111, *_OTHERS)
+_ALLOWED14 = (PIN14_BITS, PORT_STATUS_BITS, 0b111111, *_OTHERS)
 
 
 @dataclass(slots=True)
@@ -64,8 +70,8 @@ class AsyncCfg:
     """Reason masks per kind: ``primary`` applies to master/equal, ``secondary`` to
     slave connections."""
 
-    primary: list[int] = field(default_factory=lambda: [0, 0, 0])
-    secondary: list[int] = field(default_factory=lambda: [0, 0, 0])
+    primary: list[int] = field(default_factory=lambda: [0] * N_KINDS)
+    secondary: list[int] = field(default_factory=lambda: [0] * N_KINDS)
 
     @classmethod
     def default(cls, version: int) -> AsyncCfg:
@@ -73,22 +79,29 @@ class AsyncCfg:
         if version < OFP13_VERSION:
             pin |= 1 << R_IMPLICIT_MISS
         fr = FLOW_REMOVED_BITS.get(version, FLOW_REMOVED_BITS[OFP14_VERSION])
-        return cls([pin, PORT_STATUS_BITS, fr], [0, PORT_STATUS_BITS, 0])
+        return cls([pin, PORT_STATUS_BITS, fr, 0, 0, 0], [0, PORT_STATUS_BITS, 0, 0, 0, 0])
 
     def wants(self, kind: int, reason: int, secondary: bool) -> bool:
         masks = self.secondary if secondary else self.primary
         return bool(masks[kind] & (1 << reason))
 
-    # -- wire form (OpenFlow 1.3 SET_ASYNC / GET_ASYNC_REPLY, Nicira async config) --------
+    # -- wire form (SET_ASYNC / GET_ASYNC_REPLY, Nicira async config) ----------------------
     @classmethod
-    def from_wire(cls, cfg: M.AsyncConfig, version: int) -> AsyncCfg:
-        """The masks a SET_ASYNC asks for; OFPACFC_INVALID for reasons it cannot name."""
+    def from_wire(cls, cfg: M.AsyncConfig, version: int,
+                  basis: AsyncCfg | None = None) -> AsyncCfg:
+        """The masks a SET_ASYNC asks for; OFPACFC_INVALID for reasons it cannot name.
+        An OpenFlow 1.4 request changes only the masks it carries (the others stay as
+        in ``basis``); earlier versions set the three they have and clear the rest."""
         allowed = _ALLOWED14 if version >= OFP14_VERSION else _ALLOWED10
         out = cls()
-        wire = (cfg.packet_in_mask, cfg.port_status_mask, cfg.flow_removed_mask)
-        for kind in (PACKET_IN, PORT_STATUS, FLOW_REMOVED):
+        if basis is not None and version >= OFP14_VERSION:
+            out = cls(list(basis.primary), list(basis.secondary))
+        wire = cfg.masks()
+        for kind in range(N_KINDS):
             for i, dst in ((0, out.primary), (1, out.secondary)):
                 mask = wire[kind][i]
+                if mask is None:
+                    continue
                 if mask & ~allowed[kind]:
                     raise OFPError("OFPACFC_INVALID",
                                    f"bad async mask {mask:#x} (allowed {allowed[kind]:#x})")
@@ -104,11 +117,8 @@ class AsyncCfg:
 
     def to_wire(self, version: int) -> M.AsyncConfig:
         allowed = _ALLOWED14 if version >= OFP14_VERSION else _ALLOWED10
-        return M.AsyncConfig(
-            packet_in_mask=(self.primary[0] & allowed[0], self.secondary[0] & allowed[0]),
-            port_status_mask=(self.primary[1] & allowed[1], self.secondary[1] & allowed[1]),
-            flow_removed_mask=(self.primary[2] & allowed[2], self.secondary[2] & allowed[2]),
-        )
+        return M.AsyncConfig(*((self.primary[k] & allowed[k], self.secondary[k] & allowed[k])
+                               for k in range(N_KINDS)))
 
 
 # ----------------------------------------------------------------------------- packet-in

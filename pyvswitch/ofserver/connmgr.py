@@ -286,10 +286,15 @@ class ConnManager:
 
     # -- roles ------------------------------------------------------------------------
     def set_role(self, conn: OFConn, role: M.ControllerRole) -> None:
+        """A new master demotes the old one, which is told with a ROLE_STATUS
+        (OpenFlow 1.3 and later, whatever its async config, as OVS)."""
         if role == M.ControllerRole.MASTER and conn.role != role:
             for other in self.conns:
                 if other is not conn and other.role == M.ControllerRole.MASTER:
                     other.role = M.ControllerRole.SLAVE
+                    if other.version >= OFP13_VERSION:
+                        other.send_async(M.RoleStatus(M.ControllerRole.SLAVE, 0,
+                                                      self.election_id()))
         conn.role = role
 
     def set_election_id(self, gen: int) -> bool:

@@ -57,14 +57,14 @@ ADMITTING: frozenset[type] = frozenset((
 #: messages a switch only ever sends: receiving one is OFPBRC_BAD_TYPE
 _SWITCH_TO_CONTROLLER: tuple[type, ...] = (
     M.Hello, M.Error, M.FeaturesReply, M.GetConfigReply, M.PacketIn, M.FlowRemoved,
-    M.PortStatus, M.BarrierReply, M.RoleReply, M.GetAsyncReply, M.DescReply,
+    M.PortStatus, M.BarrierReply, M.RoleReply, M.RoleStatus, M.GetAsyncReply, M.DescReply,
     M.FlowStatsReply, M.AggregateStatsReply, M.TableStatsReply, M.PortStatsReply,
     M.PortDescReply, M.TableFeaturesReply, M.GroupStatsReply, M.GroupDescReply,
     M.GroupFeaturesReply,
 )
 
-#: packet-in formats we can encode (standard; NXT_PACKET_IN2 when the codec has it)
-PACKET_IN_FORMATS = frozenset((0, 2))
+#: packet-in formats a controller may choose: standard, NXT_PACKET_IN, NXT_PACKET_IN2
+PACKET_IN_FORMATS = frozenset((0, 1, 2))
 
 _Fn = Callable[["OFConn", Any, int, bytes, float], None]
 
@@ -183,7 +183,8 @@ class Handler:
 
     def set_async(self, conn: OFConn, msg: M.SetAsync, xid: int, raw: bytes,
                   now: float) -> None:
-        conn.async_cfg = AsyncCfg.from_wire(msg.config, conn.version)
+        conn.async_cfg = AsyncCfg.from_wire(msg.config, conn.version,
+                                            basis=conn.async_config())
         if conn.is_service and not conn.miss_send_len:
             conn.miss_send_len = 128
         self.mgr.conn_changed(conn)

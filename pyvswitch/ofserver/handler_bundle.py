@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from pyvswitch.ofserver.ofconn import OFConn
 
 _BUNDLABLE = (FlowMod, GroupMod, M.PortMod, M.PacketOut)
+_DELETES = (FlowModCommand.DELETE, FlowModCommand.DELETE_STRICT)
 
 
 class BundleHandler:
@@ -123,9 +124,10 @@ class BundleHandler:
         mark = len(br.events)
         failed: BundleEntry | None = None
         error: OFPError | None = None
+        events: list[object] = []
         for e in entries:
             try:
-                self._start(conn, e.msg, now)
+                self._start(conn, e.msg, events, now)
             except OFPError as exc:
                 failed, error = e, exc
                 break
@@ -137,6 +139,8 @@ class BundleHandler:
             br.changed()
             conn.send_error(error, failed.xid, failed.raw)
             raise OFPError("OFPBFC_MSG_FAILED", "a bundled message failed")
+        br.events.extend(events)
+        br.sync()
         for e in entries:
             if isinstance(e.msg, M.PortMod):
                 self.handler.apply_port_mod(e.msg)
@@ -145,10 +149,15 @@ class BundleHandler:
                 self.handler.execute_packet_out(e.msg, now)
         mgr.flush_events(now, source=conn)
 
-    def _start(self, conn: OFConn, value: object, now: float) -> None:
+    def _start(self, conn: OFConn, value: object, events: list[object], now: float) -> None:
         br = self.mgr.bridge
-        if isinstance(value, FlowMod):
-            self.handler.apply_flow_mod(conn, value, now)
+        if type(value) is FlowMod:
+            # checked when it was added; applied to ofproto directly, the bridge
+            # catches up once for the whole bundle
+            self.handler.check_flow_mod(conn, value)
+            events += br.ofproto.handle_flow_mod(
+                value, now, strict_consistency=conn.version > 1,
+                prechecked=value.command not in _DELETES)
         elif isinstance(value, GroupMod):
             br.handle_group_mod(value, now)
         elif isinstance(value, M.PortMod):

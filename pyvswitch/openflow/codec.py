@@ -31,12 +31,14 @@ from pyvswitch.openflow import multipart as MPART
 from pyvswitch.openflow.consts import (
     NX_VENDOR_ID,
     NXFF_NXM,
+    NXPIF_NXT_PACKET_IN,
     NXPIF_NXT_PACKET_IN2,
     NXT_CT_FLUSH_ZONE,
     NXT_FLOW_MOD,
     NXT_FLOW_MOD_TABLE_ID,
     NXT_FLOW_REMOVED,
     NXT_GROUP_MOD,
+    NXT_PACKET_IN,
     NXT_PACKET_IN2,
     NXT_ROLE_REPLY,
     NXT_ROLE_REQUEST,
@@ -52,6 +54,7 @@ from pyvswitch.openflow.consts import (
     ONF_VENDOR_ID,
     ONFT_BUNDLE_ADD_MESSAGE,
     ONFT_BUNDLE_CONTROL,
+    ONFT_ROLE_STATUS,
     SUPPORTED_VERSIONS,
     ofpt_from_wire,
     wire_type,
@@ -84,6 +87,7 @@ from pyvswitch.openflow.messages import (
     PortStatus,
     RoleReply,
     RoleRequest,
+    RoleStatus,
     SessionState,
     SetAsync,
     SetConfig,
@@ -173,6 +177,7 @@ _NX_DECODERS: dict[int, Decoder] = {
     NXT_SET_CONTROLLER_ID: _fixed(lambda r, h: MS.decode_set_controller_id(r)),
     NXT_CT_FLUSH_ZONE: _fixed(lambda r, h: MS.decode_ct_flush_zone(r)),
     NXT_PACKET_IN2: lambda r, h, s: MP.decode_packet_in2(r),
+    NXT_PACKET_IN: lambda r, h, s: MP.decode_nx_packet_in(r),
     NXT_GROUP_MOD: lambda r, h, s: MF.decode_of15_group_mod(r, h.version),
 }
 #: Nicira messages OVS accepts only in OpenFlow 1.0
@@ -210,6 +215,8 @@ def _d_experimenter(r: Reader, h: Header, state: SessionState | None) -> Message
             return _d_bundle_control(r, h, state)
         if subtype == ONFT_BUNDLE_ADD_MESSAGE:
             return _d_bundle_add(r, h, state)
+        if subtype == ONFT_ROLE_STATUS:
+            return _fixed(lambda r, h: MS.decode_role_status(r))(r, h, state)
         raise OFPError("OFPBRC_BAD_SUBTYPE", f"ONF message subtype {subtype}")
     raise OFPError("OFPBRC_BAD_VENDOR", f"experimenter {vendor:#x}")
 
@@ -222,11 +229,15 @@ def _d_flow_mod(r: Reader, h: Header, state: SessionState | None) -> FlowMod:
 
 
 def _d_async(cls):
-    def decode(r: Reader, h: Header) -> Message:
-        if h.version != OFP13_VERSION:
-            raise OFPError("OFPBRC_BAD_TYPE", "async configuration needs OpenFlow 1.3")
-        return cls(MS.decode_async(r))
-    return _fixed(decode)
+    def decode(r: Reader, h: Header, state: SessionState | None) -> Message:
+        if h.version == OFP13_VERSION:
+            m = cls(MS.decode_async(r))
+            _empty(r)
+            return m
+        if h.version >= OFP14_VERSION:
+            return cls(MS.decode_async14(r))
+        raise OFPError("OFPBRC_BAD_TYPE", "async configuration needs OpenFlow 1.3")
+    return decode
 
 
 _DECODERS: dict[OFPT, Decoder] = {
@@ -257,6 +268,7 @@ _DECODERS: dict[OFPT, Decoder] = {
     OFPT.GET_ASYNC_REQUEST: _void(GetAsyncRequest),
     OFPT.GET_ASYNC_REPLY: _d_async(GetAsyncReply),
     OFPT.SET_ASYNC: _d_async(SetAsync),
+    OFPT.ROLE_STATUS: _fixed(lambda r, h: MS.decode_role_status(r)),
     OFPT.BUNDLE_CONTROL: _d_bundle_control,
     OFPT.BUNDLE_ADD_MESSAGE: _d_bundle_add,
 }
@@ -356,6 +368,8 @@ def _e_group_mod(m: GroupMod, version: int, xid: int, state: SessionState | None
 def _e_packet_in(m: PacketIn, version: int, xid: int, state: SessionState | None) -> bytes:
     if state is not None and state.packet_in_format == NXPIF_NXT_PACKET_IN2:
         return _nx(version, NXT_PACKET_IN2, xid, MP.encode_packet_in2(m))
+    if state is not None and state.packet_in_format == NXPIF_NXT_PACKET_IN:
+        return _nx(version, NXT_PACKET_IN, xid, MP.encode_nx_packet_in(m))
     return _msg(version, OFPT.PACKET_IN, xid, MP.encode_packet_in(m, version))
 
 
@@ -379,10 +393,22 @@ def _e_async(t: OFPT):
     def encode(m, version: int, xid: int, state: SessionState | None) -> bytes:
         if version == OFP10_VERSION and t is OFPT.SET_ASYNC:
             return _nx(version, NXT_SET_ASYNC_CONFIG, xid, MS.encode_async(m.config))
+        if version >= OFP14_VERSION:
+            return _msg(version, t, xid, MS.encode_async14(m.config))
         if version != OFP13_VERSION:
-            raise LocalProtocolError(f"{t.name} is encoded only for OpenFlow 1.3")
+            raise LocalProtocolError(f"{t.name} does not exist in OpenFlow 1.0")
         return _msg(version, t, xid, MS.encode_async(m.config))
     return encode
+
+
+def _e_role_status(m: RoleStatus, version: int, xid: int,
+                   state: SessionState | None) -> bytes:
+    if version >= OFP14_VERSION:
+        return _msg(version, OFPT.ROLE_STATUS, xid, MS.encode_role_status(m))
+    if version == OFP13_VERSION:
+        return _msg(version, OFPT.EXPERIMENTER, xid, U32.pack(ONF_VENDOR_ID)
+                    + U32.pack(ONFT_ROLE_STATUS) + MS.encode_role_status(m))
+    raise LocalProtocolError("role status needs OpenFlow 1.3 or later")
 
 
 def _e_bundle(m: BundleControl | BundleAdd, version: int, xid: int,
@@ -438,6 +464,7 @@ _ENCODERS: dict[type, Callable[..., bytes]] = {
     GetAsyncRequest: lambda m, v, x, s: _msg(v, OFPT.GET_ASYNC_REQUEST, x),
     GetAsyncReply: _e_async(OFPT.GET_ASYNC_REPLY),
     SetAsync: _e_async(OFPT.SET_ASYNC),
+    RoleStatus: _e_role_status,
     SetFlowFormat: _nx_simple(NXT_SET_FLOW_FORMAT, lambda m: U32.pack(m.format)),
     FlowModTableId: _nx_simple(NXT_FLOW_MOD_TABLE_ID,
                                lambda m: struct.pack("!B7x", int(m.enable))),

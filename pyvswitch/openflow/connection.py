@@ -256,13 +256,14 @@ class OFConnection:
         return MessageRejected(err, xid, data)
 
     def _negotiate(self, data: bytes, h) -> Event:
-        if h.version in SUPPORTED_VERSIONS and ofpt_from_wire(h.version, h.type) is OFPT.HELLO:
+        if h.type == 0 and (h.version not in SUPPORTED_VERSIONS
+                            or ofpt_from_wire(h.version, h.type) is OFPT.HELLO):
+            # HELLO looks the same in every version, a later one included: its version
+            # bitmap says what the peer offers, else everything up to its version
             try:
                 theirs = decode(data).versions  # type: ignore[union-attr]
             except OFPError:
                 theirs = frozenset(range(1, h.version + 1))
-        elif h.type == 0:  # a HELLO of a version we do not know: it offers up to it
-            theirs = frozenset(range(1, h.version + 1))
         else:
             return self._fail(h, "expected HELLO as the first message", "OFPHFC_EPERM")
         common = self.versions & theirs

@@ -189,12 +189,34 @@ class GetAsyncRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class AsyncConfig:
-    """Masks of packet-in / port-status / flow-removed reasons, for (master/equal, slave)."""
+class RoleStatus:
+    """The switch tells a controller that its role changed (OpenFlow 1.4 ROLE_STATUS,
+    the ONF extension in 1.3); ``reason`` 0 = another controller asked to be master."""
 
-    packet_in_mask: tuple[int, int] = (0, 0)
-    port_status_mask: tuple[int, int] = (0, 0)
-    flow_removed_mask: tuple[int, int] = (0, 0)
+    role: ControllerRole
+    reason: int = 0
+    generation_id: int = 0xFFFFFFFFFFFFFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncConfig:
+    """Masks of packet-in / port-status / flow-removed reasons, for (master/equal, slave).
+
+    OpenFlow 1.4 carries them as properties, and also role-status, table-status and
+    request-forward masks; a 1.4 SET_ASYNC may leave some out: those are None (keep the
+    current setting)."""
+
+    packet_in_mask: tuple[int | None, int | None] = (0, 0)
+    port_status_mask: tuple[int | None, int | None] = (0, 0)
+    flow_removed_mask: tuple[int | None, int | None] = (0, 0)
+    role_status_mask: tuple[int | None, int | None] = (0, 0)
+    table_status_mask: tuple[int | None, int | None] = (0, 0)
+    requestforward_mask: tuple[int | None, int | None] = (0, 0)
+
+    def masks(self) -> tuple[tuple[int | None, int | None], ...]:
+        """The pairs in OVS's async message type order."""
+        return (self.packet_in_mask, self.port_status_mask, self.flow_removed_mask,
+                self.role_status_mask, self.table_status_mask, self.requestforward_mask)
 
 
 @dataclass(frozen=True, slots=True)

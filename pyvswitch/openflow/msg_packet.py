@@ -2,10 +2,10 @@
 
 PACKET_IN: 1.0 ``buffer_id total_len in_port reason pad data``; 1.3 ``buffer_id total_len
 reason table_id cookie match pad(2) data`` where the OXM match carries ``in_port`` and the
-pipeline metadata; NXT_PACKET_IN2 (Nicira, properties) when a 1.0/1.3 controller asked
-for it.  PACKET_OUT: ``buffer_id in_port actions_len [pad] actions data``.  FLOW_REMOVED:
-1.0 (40-byte match), NXT_FLOW_REMOVED (NXM; what a 1.0 controller that chose NXM gets),
-1.3 (OXM).
+pipeline metadata; NXT_PACKET_IN (the same with an NXM match) or NXT_PACKET_IN2
+(Nicira, properties) when a 1.0/1.3 controller asked for one of them.  PACKET_OUT:
+``buffer_id in_port actions_len [pad] actions data``.  FLOW_REMOVED: 1.0 (40-byte
+match), NXT_FLOW_REMOVED (NXM; what a 1.0 controller that chose NXM gets), 1.3 (OXM).
 
 Layer: openflow.  Imports: flow.match, flow.layout, errors, types, openflow.*.
 """
@@ -42,6 +42,7 @@ from pyvswitch.types import (
 
 PACKET_IN_10 = struct.Struct("!IHHBx")
 PACKET_IN_13 = struct.Struct("!IHBBQ")
+NX_PACKET_IN = struct.Struct("!IHBBQH6x")
 PACKET_OUT_10 = struct.Struct("!IHH")
 PACKET_OUT_11 = struct.Struct("!IIH6x")
 FLOW_REMOVED_10 = struct.Struct("!QHBxIIH2xQQ")
@@ -93,6 +94,27 @@ def encode_packet_in(m: PacketIn, version: int) -> bytes:
     put_ofp11_match(out, _with_in_port(m))
     out += b"\0\0" + m.data
     return bytes(out)
+
+
+def decode_nx_packet_in(r: Reader) -> PacketIn:
+    """NXT_PACKET_IN (OVS ``nx_packet_in``): the pipeline metadata as an NXM match,
+    then two bytes of padding and the frame."""
+    buffer_id, total_len, reason, table_id, cookie, match_len = r.unpack(
+        NX_PACKET_IN, "nx_packet_in")
+    match, _cookie, _mask = pull_nx_match(r, match_len)
+    in_port, metadata = _split_in_port(match)
+    r.skip(2, "nx_packet_in")
+    return PacketIn(in_port, r.rest(), reason, total_len, buffer_id, table_id, cookie,
+                    metadata)
+
+
+def encode_nx_packet_in(m: PacketIn) -> bytes:
+    """NXT_PACKET_IN: what a controller that chose the Nicira packet-in format (1) gets,
+    in any version; the metadata travels as NXM, as OVS writes it."""
+    match = bytearray()
+    match_len = put_nx_match(match, _with_in_port(m))
+    return (NX_PACKET_IN.pack(m.buffer_id, m.full_len, m.reason, m.table_id, m.cookie,
+                              match_len) + bytes(match) + b"\0\0" + m.data)
 
 
 def _prop(out: bytearray, ptype: int, payload: bytes) -> None:

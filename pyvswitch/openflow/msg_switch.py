@@ -24,6 +24,7 @@ from pyvswitch.openflow.consts import (
     NXFF_OPENFLOW10,
     OFP10_VERSION,
     OFP13_VERSION,
+    OFP14_VERSION,
 )
 from pyvswitch.openflow.header import Reader, cstr, pad8, put_cstr
 from pyvswitch.openflow.messages import (
@@ -38,6 +39,7 @@ from pyvswitch.openflow.messages import (
     PortStatus,
     RoleReply,
     RoleRequest,
+    RoleStatus,
     SetConfig,
     SetControllerId,
     SetFlowFormat,
@@ -63,6 +65,8 @@ _PROP = struct.Struct("!HH")
 _LOW7 = 0x7F
 CAPS_10 = 0x1 | 0x2 | 0x4 | 0x20 | 0x40 | 0x80
 CAPS_13 = 0x1 | 0x2 | 0x4 | 0x8 | 0x20 | 0x40 | 0x100
+#: OpenFlow 1.4 adds OFPC_BUNDLES
+CAPS_14 = CAPS_13 | 0x200
 PORT_CONFIG_11 = 0x1 | 0x4 | 0x20 | 0x40
 PORT_STATE_10 = 0x1
 
@@ -164,8 +168,9 @@ def encode_features_reply(m: FeaturesReply, version: int) -> bytes:
         for p in m.ports:
             out += encode_port(p, version)
         return bytes(out)
+    caps = m.capabilities & (CAPS_13 if version < OFP14_VERSION else CAPS_14)
     return FEATURES_13.pack(m.datapath_id, m.n_buffers, min(m.n_tables, 255), m.auxiliary_id,
-                            m.capabilities & CAPS_13, 0)
+                            caps, 0)
 
 
 def decode_switch_config(r: Reader, cls):
@@ -253,7 +258,58 @@ def decode_async(r: Reader) -> AsyncConfig:
 
 
 def encode_async(c: AsyncConfig) -> bytes:
-    return ASYNC.pack(*c.packet_in_mask, *c.port_status_mask, *c.flow_removed_mask)
+    masks = (*c.packet_in_mask, *c.port_status_mask, *c.flow_removed_mask)
+    return ASYNC.pack(*(m or 0 for m in masks))
+
+
+# OpenFlow 1.4 async config properties: type 2k is the secondary (slave) mask of kind k,
+# 2k + 1 the primary one, kinds in OVS's order (packet-in, port status, flow removed,
+# role status, table status, request forward); each is type(2) length(2)=8 mask(4).
+_ASYNC_PROP = struct.Struct("!HHI")
+N_ASYNC_KINDS = 6
+
+
+def decode_async14(r: Reader) -> AsyncConfig:
+    """OpenFlow 1.4 SET_ASYNC / GET_ASYNC_REPLY properties; kinds not given are None."""
+    masks: list[list[int | None]] = [[None, None] for _ in range(N_ASYNC_KINDS)]
+    while r.remaining:
+        if r.remaining < 4:
+            raise OFPError("OFPBPC_BAD_LEN", "async config property truncated")
+        ptype, plen = struct.unpack_from("!HH", r.data, r.pos)
+        if plen < 4 or plen > r.remaining:
+            raise OFPError("OFPBPC_BAD_LEN", f"async config property length {plen}")
+        if ptype >= 2 * N_ASYNC_KINDS:
+            raise OFPError("OFPACFC_UNSUPPORTED", f"async config property {ptype:#x}")
+        if plen != 8:
+            raise OFPError("OFPBPC_BAD_LEN", f"async config property length {plen}")
+        _t, _l, mask = r.unpack(_ASYNC_PROP)
+        masks[ptype // 2][0 if ptype & 1 else 1] = mask
+    return AsyncConfig(*(tuple(m) for m in masks))  # type: ignore[arg-type]
+
+
+def encode_async14(c: AsyncConfig) -> bytes:
+    out = bytearray()
+    for kind, (primary, secondary) in enumerate(c.masks()):
+        if secondary is not None:
+            out += _ASYNC_PROP.pack(2 * kind, 8, secondary)
+        if primary is not None:
+            out += _ASYNC_PROP.pack(2 * kind + 1, 8, primary)
+    return bytes(out)
+
+
+ROLE_STATUS = struct.Struct("!IB3xQ")
+
+
+def decode_role_status(r: Reader) -> RoleStatus:
+    role, reason, gen = r.unpack(ROLE_STATUS, "role status")
+    try:
+        return RoleStatus(ControllerRole(role), reason, gen)
+    except ValueError:
+        raise OFPError("OFPRRFC_BAD_ROLE", f"role {role}") from None
+
+
+def encode_role_status(m: RoleStatus) -> bytes:
+    return ROLE_STATUS.pack(m.role.value, m.reason, m.generation_id)
 
 
 # ----------------------------------------------------------------------------- Nicira

@@ -320,3 +320,73 @@ def test_packet_ins_to_a_peer_that_does_not_read_are_dropped_past_the_limit():
     assert ctl.conn.pending_output() <= MAX_PENDING_OUTPUT + len(big) + 200
     ctl.pump()
     assert len(packet_ins(ctl)) < n
+
+
+def test_nicira_packet_in_formats_carry_the_metadata():
+    """SET_PACKET_IN_FORMAT 1 (NXT_PACKET_IN, NXM metadata) and 2 (NXT_PACKET_IN2), in
+    1.0 where the standard packet-in has no metadata at all."""
+    import struct
+
+    from pyvswitch.flow import layout as L
+    from pyvswitch.openflow.codec import decode
+
+    for fmt, subtype in ((1, 17), (2, 30)):
+        mgr = make_mgr()
+        ctl = primary(mgr, {OFP10_VERSION})
+        ctl.send(M.SetPacketInFormat(fmt))
+        add(ctl, "priority=10,in_port=1,ip,actions=load:0x7->NXM_NX_REG3[],controller")
+        mgr.switch.receive("p1", [PKT], 1.0)
+        mgr.flush_events(1.0)
+        raw = ctl.conn.data_to_send()
+        assert raw[1] == 4 and struct.unpack_from("!II", raw, 8) == (0x2320, subtype)
+        pin = decode(raw)
+        assert isinstance(pin, M.PacketIn) and pin.in_port == 1 and pin.data == PKT
+        assert pin.reason == 1 and pin.metadata.slot(L.REG0 + 3) == (7, 0xFFFFFFFF)
+    mgr = make_mgr()
+    ctl = primary(mgr, {OFP10_VERSION})
+    xid = ctl.send(M.SetPacketInFormat(3))
+    assert [type(m) for m in ctl.replies(xid)] == [M.Error]
+
+
+def test_demoted_master_gets_role_status_in_13_and_14():
+    mgr = make_mgr()
+    old13 = primary(mgr, {OFP13_VERSION}, "tcp:198.51.100.203:6653")
+    old14 = primary(mgr, {0x05}, "tcp:198.51.100.204:6653")
+    old10 = primary(mgr, {OFP10_VERSION}, "tcp:198.51.100.205:6653")
+    new = primary(mgr, {OFP13_VERSION}, "tcp:198.51.100.206:6653")
+    for peer, gen in ((old13, 5), (old14, 6), (old10, 0), (new, 7)):
+        peer.request(M.RoleRequest(M.ControllerRole.MASTER, gen))
+        for p in (old13, old14, old10):
+            p.pump()
+    got = {id(p): [m for m, x in p.take() if isinstance(m, M.RoleStatus)]
+           for p in (old13, old14, old10)}
+    slave = M.ControllerRole.SLAVE
+    # each 1.3+ master was told when the next one took over, with the new election id
+    assert got[id(old13)] == [M.RoleStatus(slave, 0, 6)]
+    assert got[id(old14)] == [M.RoleStatus(slave, 0, 6)]  # 1.0's request has no id
+    assert got[id(old10)] == []  # OpenFlow 1.0 has no role status
+    assert new.conn.role == M.ControllerRole.MASTER
+
+
+def test_of14_async_config_properties():
+    mgr = make_mgr()
+    p = Peer(mgr, {0x05})
+    default = p.request(M.GetAsyncRequest()).config
+    assert default.role_status_mask == (0, 0) and default.port_status_mask == (7, 7)
+    keep = (None, None)
+    # only the packet-in and role-status masks: the others stay as they were
+    p.send(M.SetAsync(M.AsyncConfig((3, None), keep, keep, (1, 1), keep, keep)))
+    cfg = p.request(M.GetAsyncRequest()).config
+    assert cfg.packet_in_mask == (3, 0) and cfg.role_status_mask == (1, 1)
+    assert cfg.port_status_mask == default.port_status_mask
+    assert cfg.flow_removed_mask == default.flow_removed_mask
+    bad = p.send(M.SetAsync(M.AsyncConfig((1 << 9, None), keep, keep, keep, keep, keep)))
+    assert [m.name for m in p.replies(bad)] == ["OFPACFC_INVALID"]
+    import struct
+    for prop, name in ((struct.pack("!HHI", 12, 8, 1), "OFPACFC_UNSUPPORTED"),
+                       (struct.pack("!HHI", 1, 12, 1), "OFPBPC_BAD_LEN")):
+        msg = struct.pack("!BBHI", 5, 28, 8 + len(prop), 77) + prop
+        p.send_raw(msg)
+        assert [m.name for m in p.replies(77)] == [name]
+        p.take()
+    assert p.request(M.GetAsyncRequest()).config == cfg  # refused ones changed nothing

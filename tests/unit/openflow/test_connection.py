@@ -60,6 +60,8 @@ def test_our_hello_offers_10_13_14_in_a_14_header():
     ("05000010000000010001000800000020", 5),          # --bundle: 1.4 only
     ("040000085528c8f0", 4),                          # os-ken: 1.3 header, no bitmap
     ("06000008000000ff", 5),                          # 1.5, no bitmap: 1.0..1.5
+    ("06000010000000ff0001000800000042", 1),          # 1.5 offering 1.0 and 1.5 only
+    ("07000010000000ff0001000800000092", 4),          # 1.6 offering 1.0, 1.3 and 1.6
 ])
 def test_negotiation_picks_the_highest_common_version(hello, version):
     conn = OFConnection("switch")
@@ -67,6 +69,15 @@ def test_negotiation_picks_the_highest_common_version(hello, version):
     conn.receive_data(bytes.fromhex(hello))
     assert events(conn) == [VersionNegotiated(version)]
     assert conn.version == version
+
+
+def test_a_later_version_hello_offering_nothing_we_speak_fails():
+    conn = OFConnection("switch")
+    conn.initiate()
+    conn.receive_data(bytes.fromhex("06000010000000ff0001000800000040"))  # 1.5 only
+    [ev] = events(conn)
+    assert isinstance(ev, NegotiationFailed) and "0x06" in ev.reason
+    assert conn.version is None
 
 
 def test_no_common_version_queues_hello_failed():

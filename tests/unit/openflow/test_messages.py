@@ -124,6 +124,16 @@ def test_session_messages(version, data):
         check(M.GetAsyncReply(async_config), version)
     if version in (1, 4):
         check(M.SetAsync(async_config), version)
+    if version == 5:  # properties: every mask, or only some of them in a SET_ASYNC
+        masks = [(d(u32), d(u32)) for _ in range(6)]
+        check(M.GetAsyncRequest(), version)
+        check(M.GetAsyncReply(M.AsyncConfig(*masks)), version)
+        check(M.SetAsync(M.AsyncConfig(*((d(st.sampled_from([None, p])),
+                                          d(st.sampled_from([None, s])))
+                                         for p, s in masks))), version)
+    if version != 1:
+        check(M.RoleStatus(d(st.sampled_from(list(M.ControllerRole))), d(u8), d(u64)),
+              version)
     if version == 1:
         check(M.SetFlowFormat(d(st.sampled_from([0, 2]))), version)
     if version != 1:
@@ -137,7 +147,7 @@ def test_session_messages(version, data):
 def test_switch_description_messages(version, data):
     d = data.draw
     ps = tuple(d(st.lists(ports(version), max_size=4)))
-    caps = d(u32) & (0xE7 if version == 1 else 0x16F)
+    caps = d(u32) & {1: 0xE7, 4: 0x16F, 5: 0x36F}[version]  # 1.4 adds BUNDLES
     check(M.FeaturesReply(d(u64), d(u32), d(u8), 0 if version == 1 else d(u8), caps,
                           d(u32) if version == 1 else 0, ps if version == 1 else ()), version)
     check(M.PortDescReply(ps), version)
