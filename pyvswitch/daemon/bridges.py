@@ -169,7 +169,7 @@ class Bridges:
             if br.name not in self.fail_modes:
                 self._add_bridge(br.name, mode, br.datapath_type)
             elif self.fail_modes[br.name] != mode:
-                self._set_fail_mode(br.name, mode)
+                self._set_fail_mode(br.name, mode, flush=not _has_primary(br.controller))
         # 4. ports that arrive
         for name, (iface, port, sig, vsig) in wanted.items():
             if name in self._sigs:
@@ -194,14 +194,16 @@ class Bridges:
         self.ports.add(state)
         self.vlog.info("bridge", f"bridge {name}: added")
 
-    def _set_fail_mode(self, name: str, mode: str) -> None:
-        # As OVS with no controller: a fail-mode change flushes the flow table, and a
-        # standalone bridge gets its NORMAL flow back.
+    def _set_fail_mode(self, name: str, mode: str, flush: bool = True) -> None:
+        # As OVS (connmgr_set_fail_mode): without a controller a fail-mode change flushes
+        # the flow table, and a standalone bridge gets its NORMAL flow back; with a
+        # controller configured the flows stay.
         br = self.switch.bridge(name)
         br.fail_mode = mode
-        br.del_flows("")
-        if mode == "standalone":
-            br.add_flow("priority=0,actions=NORMAL")
+        if flush:
+            br.del_flows("")
+            if mode == "standalone":
+                br.add_flow("priority=0,actions=NORMAL")
         self.fail_modes[name] = mode
 
     def _add_port(self, iface: Interface, port: Port, sig: _PortSig, vsig: _VlanSig,
@@ -263,3 +265,17 @@ class Bridges:
 
     def shutdown(self) -> None:
         self.ports.close_all()
+
+
+def _has_primary(targets: list[str]) -> bool:
+    """Whether a bridge's controller targets include an active one (``tcp:``,
+    ``unix:``): OVS's primary controllers; listeners (``ptcp:``) do not count."""
+    from pyvswitch.ofserver.targets import parse_target
+
+    for t in targets:
+        try:
+            if not parse_target(t).passive:
+                return True
+        except ConfigError:
+            continue
+    return False

@@ -160,6 +160,14 @@ def test_fail_mode_change_resets_flows_as_ovs(env, devices):
     br.flows.append("priority=5,ip,actions=drop")
     brs.apply(cfg)
     assert len(br.flows) == 2
+    # with a controller configured the flows stay (OVS connmgr_set_fail_mode); a
+    # listener is no controller
+    cfg = cfg_after(cfg, "set-controller br0 tcp:127.0.0.1:6653 -- set-fail-mode br0 secure")
+    brs.apply(cfg)
+    assert len(br.flows) == 2
+    cfg = cfg_after(cfg, "set-controller br0 ptcp:6653 -- set-fail-mode br0 standalone")
+    brs.apply(cfg)
+    assert br.flows == ["priority=0,actions=NORMAL"]
 
 
 def test_type_change_reopens_and_bridge_delete(env, devices, tmp_path):
