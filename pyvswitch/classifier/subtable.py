@@ -16,7 +16,7 @@ entry in ``heads`` (key -> the highest-priority rule with that match) and one in
 ``order`` (rule -> key, in insertion order); ``multi`` holds the rare keys that several
 priorities share.  Index prefixes and prefix-trie values are derived from keys.
 
-Layer: classifier.  Imports: flow.layout, classifier.packed, classifier.trie.
+Layer: classifier.  Imports: flow.layout, classifier.{packed,prefixset,trie}.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from pyvswitch.classifier.packed import SLOT_STAGE, KeyFn, MaskLayout, make_key_fn
-from pyvswitch.classifier.trie import PrefixTrie, cidr_len
+from pyvswitch.classifier.prefixset import EqualLengthPrefixSet
+from pyvswitch.classifier.trie import cidr_len
 from pyvswitch.flow import layout as L
 
 __all__ = ["FoldFn", "KeyFn", "SLOT_STAGE", "Subtable", "make_fold_fn", "make_key_fn"]
@@ -112,7 +113,8 @@ class Subtable:
         if self.ports_mask:
             low = self.ports_mask & -self.ports_mask
             self.ports_len = 32 - (low.bit_length() - 1)
-            self.ports_trie: PrefixTrie | None = PrefixTrie(32)
+            # one prefix length per subtable: a sorted set answers as a trie would
+            self.ports_trie: EqualLengthPrefixSet | None = EqualLengthPrefixSet(32)
         else:
             self.ports_len = 0
             self.ports_trie = None

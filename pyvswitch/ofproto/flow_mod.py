@@ -169,16 +169,18 @@ def prepare_add(ofp: OFProto, fm: FlowMod, now: float, *, strict_consistency: bo
                            strict_consistency=strict_consistency)
     table = _template_table(ofp, fm.table_id, allow_readonly)
     validate.check_groups_exist(fm.actions, ofp.groups.__contains__)
-    if table.cls.find_exactly(fm.match, fm.priority) is not None:
+    match = pack_match(fm.match)  # packed once: the lookup below uses its key
+    if table.cls.find_exactly(match, fm.priority) is not None:
         return None
     if fm.flags & OFPFF_CHECK_OVERLAP and table.cls.overlaps(fm.match, fm.priority):
         raise OFPError("OFPFMFC_OVERLAP", "the flow overlaps an existing flow")
-    return _new_rule(table, fm, now)
+    return _new_rule(table, fm, now, match)
 
 
-def _new_rule(table: OFTable, fm: FlowMod, now: float) -> Rule:
+def _new_rule(table: OFTable, fm: FlowMod, now: float, match: Match | None = None) -> Rule:
     pri = fm.priority
-    return Rule(table.table_id, _PRIORITIES.setdefault(pri, pri), pack_match(fm.match),
+    return Rule(table.table_id, _PRIORITIES.setdefault(pri, pri),
+                pack_match(fm.match) if match is None else match,
                 fm.actions, _new_cookie(fm), fm.idle_timeout, fm.hard_timeout,
                 fm.importance, fm.flags & RULE_STATE_FLAGS, now, now, now)
 

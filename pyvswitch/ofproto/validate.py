@@ -145,12 +145,23 @@ def _memo_check(memo: dict[tuple, tuple[str, str] | None], key: tuple,
         raise OFPError(*verdict)
 
 
+#: the last match key that passed (mask object, projection): a table loaded flow by flow
+#: repeats it, and comparing the mask by identity saves hashing 57 ints
+_last_match_ok: tuple[object, tuple[int, ...]] = (None, ())
+
+
 def check_match(match: Match) -> None:
     """Every constrained bit must belong to a field whose prerequisites the match
     satisfies (OFPBMC_BAD_PREREQ); the ct original-tuple addresses must agree with
     the Ethernet type (OFPBAC_MATCH_INCONSISTENT).  (Memoised: see above.)"""
-    _memo_check(_MATCH_MEMO, (match.mask, _projection(match)),
-                lambda: _check_match(match))
+    global _last_match_ok
+    mask = match.mask
+    proj = _projection(match)
+    last_mask, last_proj = _last_match_ok
+    if mask is last_mask and proj == last_proj:
+        return
+    _memo_check(_MATCH_MEMO, (mask, proj), lambda: _check_match(match))
+    _last_match_ok = (mask, proj)
 
 
 def _check_match(match: Match) -> None:
@@ -425,6 +436,10 @@ def _check_set_field(a: SetField, st: _State) -> None:
         st.tci = a.value & a.mask | (st.tci & ~a.mask)
 
 
+#: the last actions check that passed: (actions object, mask object, the other values)
+_last_actions_ok: tuple[object, object, tuple] = (None, None, ())
+
+
 def check_actions(actions: tuple[object, ...], match: Match, *, table_id: int | None,
                   n_tables: int = 255, max_ports: int = OFPP_MAX,
                   strict_consistency: bool = False,
@@ -433,10 +448,17 @@ def check_actions(actions: tuple[object, ...], match: Match, *, table_id: int | 
     the flow_mod named no table: goto_table is then not checked for direction, as OVS
     does for table 0xff).  ``group_exists`` enables the group-existence check.
     (Memoised, but for the group check: see above.)"""
-    key = (actions, match.mask, _projection(match), table_id, n_tables, max_ports,
-           strict_consistency)
-    _memo_check(_ACTIONS_MEMO, key, lambda: _check_actions(
-        actions, match, table_id, n_tables, max_ports, strict_consistency))
+    global _last_actions_ok
+    mask = match.mask
+    proj = _projection(match)
+    last = _last_actions_ok
+    if not (actions is last[0] and mask is last[1] and
+            (proj, table_id, n_tables, max_ports, strict_consistency) == last[2]):
+        key = (actions, mask, proj, table_id, n_tables, max_ports, strict_consistency)
+        _memo_check(_ACTIONS_MEMO, key, lambda: _check_actions(
+            actions, match, table_id, n_tables, max_ports, strict_consistency))
+        if type(actions) is tuple:  # immutable: safe to recognise by identity
+            _last_actions_ok = (actions, mask, key[2:])
     if group_exists is not None:
         check_groups_exist(actions, group_exists)
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from pyvswitch.errors import LocalProtocolError, OFPError, RemoteProtocolError
 from pyvswitch.openflow.codec import decode, encode
@@ -80,8 +81,9 @@ class NegotiationFailed:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class MessageReceived:
+class MessageReceived(NamedTuple):
+    """A decoded message (a tuple: one per message received, so cheap to make)."""
+
     msg: object
     xid: int
     data: bytes = b""

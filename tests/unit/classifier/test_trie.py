@@ -104,3 +104,31 @@ def test_cidr_len():
     assert cidr_len(0xFF00FF00, 32) == 0
     assert cidr_len(0x0000FFFF, 32) == 0
     assert cidr_len(1 << 127, 128) == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(plen=st.integers(1, 8), ops=st.lists(st.tuples(st.booleans(), st.integers(0, 255)),
+                                            max_size=60),
+       probes=st.lists(st.integers(0, 255), min_size=1, max_size=8),
+       load=st.sampled_from([1, 2, 512]))
+def test_equal_length_prefix_set_answers_as_the_trie(plen, ops, probes, load):
+    """The ports tries hold prefixes of one length: the sorted set that replaces them
+    must give the trie's answers, through insertions, removals and block splits."""
+    from pyvswitch.classifier import prefixset
+
+    saved, prefixset.LOAD = prefixset.LOAD, load
+    try:
+        trie, pset = PrefixTrie(8), prefixset.EqualLengthPrefixSet(8)
+        for add, v in ops:
+            if add:
+                trie.insert(v, plen)
+                pset.insert(v, plen)
+            else:
+                assert trie.remove(v, plen) == pset.remove(v, plen)
+            assert len(pset) == trie.n_prefixes
+            for p in probes:
+                assert pset.lookup(p) == trie.lookup(p)
+        for p in range(256):  # every value, once the set is built
+            assert pset.lookup(p) == trie.lookup(p)
+    finally:
+        prefixset.LOAD = saved
