@@ -185,7 +185,8 @@ class Bridges:
                     self.vlog.warn("bridge", f"{name}: {exc}")
 
     def _add_bridge(self, name: str, mode: str, dp_type: str) -> None:
-        self.switch.add_bridge(name, fail_mode=mode)
+        self.switch.add_bridge(name, fail_mode=mode,
+                               datapath_type="dummy" if dp_type == "dummy" else "netdev")
         self.fail_modes[name] = mode
         ntype = "dummy" if dp_type == "dummy" else "internal"
         xp = self.switch.port(name)

@@ -38,7 +38,7 @@ __all__ = ["EMC_ENTRIES", "EMC_INSERT_INV_PROB", "MAX_RECIRC_DEPTH", "Datapath",
            "DpPort"]
 
 #: netdev types as ``dpctl/show`` names them in a userspace datapath
-_SHOW_TYPES = {"internal": "tap"}
+_SHOW_TYPES = {"internal": "tap", "dummy-internal": "dummy-internal"}
 
 
 @dataclass(slots=True)
@@ -88,12 +88,15 @@ class Datapath(PacketPath):
 
     # ------------------------------------------------------------------------- ports
     def port_add(self, name: str, type: str = "dummy") -> int:
-        """Add a port and return its datapath number, chosen as dpif-netdev does for
-        test datapaths: a number in the name if free (plus 100 for names starting with
-        "br"), else the lowest free number from 1."""
+        """Add a port and return its datapath number, chosen as dpif-netdev does.
+
+        Simulated ports (``dummy``, ``dummy-internal``) get the number in their name if
+        free (plus 100 for names starting with "br"), as OVS's test datapaths do, so
+        traces read like OVS's own tests; every other port gets the lowest free number
+        from 1, as on OVS's real userspace datapath."""
         if any(p.name == name for p in self._ports.values()):
             raise DpifError(f"{self.dp_type}@{self.name}: port {name} already exists")
-        port_no = self._choose_port(name)
+        port_no = self._choose_port(name if type in ("dummy", "dummy-internal") else "")
         self._ports[port_no] = DpPort(port_no, name, type)
         return port_no
 

@@ -34,7 +34,7 @@ from pyvswitch.types import OFPP_LOCAL, OFPP_MAX
 RECIRC_GC_THRESHOLD = 4096
 
 #: port types a bridge accepts (as ``pyvs-vsctl`` spells them)
-PORT_TYPES = ("dummy", "system", "internal", "tap", "pcap")
+PORT_TYPES = ("dummy", "dummy-internal", "system", "internal", "tap", "pcap")
 
 
 class Switch:
@@ -80,7 +80,10 @@ class Switch:
 
     # ------------------------------------------------------------------ bridges
     def add_bridge(self, name: str, fail_mode: str = "standalone",
-                   dpid: int | None = None) -> Bridge:
+                   dpid: int | None = None, datapath_type: str = "dummy") -> Bridge:
+        """Add a bridge with its LOCAL port.  ``datapath_type`` "dummy" (the in-process
+        default) makes the LOCAL port a simulated ``dummy-internal`` one numbered as in
+        OVS's tests (br0 -> 100); "netdev" makes it an ``internal`` device port."""
         if name in self.bridges:
             raise ConfigError(f"a bridge named {name} already exists")
         if name in self._ports:
@@ -89,7 +92,8 @@ class Switch:
             raise ConfigError(f"fail_mode must be standalone or secure, not '{fail_mode}'")
         br = Bridge(self, name, fail_mode, dpid)
         self.bridges[name] = br
-        self._add_port(br, name, "internal", None, None, None, None, None)
+        local_type = "dummy-internal" if datapath_type == "dummy" else "internal"
+        self._add_port(br, name, local_type, None, None, None, None, None)
         if fail_mode != "secure":
             br.add_flow("priority=0,actions=NORMAL", now=self.now)
         return br

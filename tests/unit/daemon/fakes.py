@@ -49,7 +49,8 @@ class FakeSwitch:
         self.datapath = FakeDatapath()
         self.log: list[tuple] = []
 
-    def add_bridge(self, name: str, fail_mode: str = "standalone") -> FakeBridge:
+    def add_bridge(self, name: str, fail_mode: str = "standalone",
+                   datapath_type: str = "dummy") -> FakeBridge:
         if name in self.bridges:
             raise ConfigError(f"a bridge named {name} already exists")
         br = FakeBridge(name, fail_mode)

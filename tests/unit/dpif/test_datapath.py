@@ -20,13 +20,16 @@ def to_port2_for_dst(flow):
 
 def test_port_numbers_follow_dpif_netdev():
     dp = Datapath()
+    # simulated ports are numbered as in OVS's test datapaths (the number in the name)
     assert dp.port_add("p1", "dummy") == 1
     assert dp.port_add("p2", "dummy") == 2
-    assert dp.port_add("br0", "internal") == 100
-    assert dp.port_add("br1", "internal") == 101
+    assert dp.port_add("br0", "dummy-internal") == 100
+    assert dp.port_add("br1", "dummy-internal") == 101
+    # device ports take the lowest free number, as on OVS's real userspace datapath
     assert dp.port_add("eth", "system") == 3
-    assert dp.port_add("veth12x", "system") == 12
-    assert dp.port_add("q1", "dummy") == 4  # 1 is taken: lowest free
+    assert dp.port_add("veth12x", "system") == 4
+    assert dp.port_add("br2", "internal") == 5
+    assert dp.port_add("q1", "dummy") == 6  # 1 is taken: lowest free
     with pytest.raises(DpifError):
         dp.port_add("p1", "dummy")
     dp.port_del(2)
@@ -39,10 +42,11 @@ def test_port_numbers_follow_dpif_netdev():
         "  port 1: p1 (dummy)\n"
         "  port 2: new (dummy)\n"
         "  port 3: eth (system)\n"
-        "  port 4: q1 (dummy)\n"
-        "  port 12: veth12x (system)\n"
-        "  port 100: br0 (tap)\n"
-        "  port 101: br1 (tap)\n"
+        "  port 4: veth12x (system)\n"
+        "  port 5: br2 (tap)\n"
+        "  port 6: q1 (dummy)\n"
+        "  port 100: br0 (dummy-internal)\n"
+        "  port 101: br1 (dummy-internal)\n"
     )
     with pytest.raises(DpifError):
         dp.port_del(0)
