@@ -265,6 +265,10 @@ class Classifier:
     def _new_subtable(self, mask: tuple[int, ...]) -> Subtable:
         self._seq += 1
         st = Subtable(mask_layout(mask), self._seq, self._trie_slots)
+        # (the tries are replaced only together with every subtable: clear, set_prefix_slots)
+        st.trie_updates = tuple((self._tries[j], st.trie_shift[j],
+                                 L.SLOT_FULL[self._trie_slots[j][0]], plen)
+                                for j, plen in enumerate(st.trie_plen) if plen)
         self._by_mask[st.mask] = st
         return st
 
@@ -326,10 +330,8 @@ class Classifier:
         for i, idx in enumerate(st.indices):
             k = key >> tails[i]
             idx[k] = idx.get(k, 0) + 1
-        for j, plen in enumerate(st.trie_plen):
-            if plen:
-                slot, width = self._trie_slots[j]
-                self._tries[j].insert((key >> st.trie_shift[j]) & L.SLOT_FULL[slot], plen)
+        for trie, shift, full, plen in st.trie_updates:
+            trie.insert((key >> shift) & full, plen)
         if st.ports_trie is not None:
             st.ports_trie.insert(st.ports_of_key(key), st.ports_len)
 
@@ -342,10 +344,8 @@ class Classifier:
                 idx[k] = n
             else:
                 del idx[k]
-        for j, plen in enumerate(st.trie_plen):
-            if plen:
-                slot, width = self._trie_slots[j]
-                self._tries[j].remove((key >> st.trie_shift[j]) & L.SLOT_FULL[slot], plen)
+        for trie, shift, full, plen in st.trie_updates:
+            trie.remove((key >> shift) & full, plen)
         if st.ports_trie is not None:
             st.ports_trie.remove(st.ports_of_key(key), st.ports_len)
 

@@ -62,7 +62,7 @@ class Subtable:
         "mask", "layout", "seq", "key", "prefix_keys", "tails", "folds", "n_indices",
         "heads", "multi", "indices", "order", "prio_count", "max_priority", "n_rules",
         "trie_plen", "trie_stage", "trie_shift", "ports_len", "ports_mask", "ports_trie",
-        "ports_shifts", "stage_of_index", "trie_at",
+        "ports_shifts", "stage_of_index", "trie_at", "trie_updates",
     )
 
     def __init__(self, layout: MaskLayout, seq: int,
@@ -101,6 +101,9 @@ class Subtable:
         self.trie_stage = tuple(
             self._index_of_stage(SLOT_STAGE[slot]) for slot, _ in trie_slots)
         self.trie_shift = tuple(layout.shifts.get(slot, 0) for slot, _ in trie_slots)
+        #: (trie, shift, slot mask, prefix length) of the tries this subtable's keys go in
+        #: (set by the classifier, which owns the tries)
+        self.trie_updates: tuple[tuple[Any, int, int, int], ...] = ()
         #: per lookup step, the tries to consult first: (trie index, plen, slot, width)
         self.trie_at: tuple[tuple[tuple[int, int, int, int], ...], ...] = tuple(
             tuple((j, plen, trie_slots[j][0], trie_slots[j][1])

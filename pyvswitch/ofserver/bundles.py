@@ -19,7 +19,7 @@ Layer: ofserver.  Imports: errors, openflow.consts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pyvswitch.errors import OFPError
 
@@ -28,14 +28,19 @@ _RULE_STATE = ("actions", "cookie", "idle_timeout", "hard_timeout", "importance"
                "created", "modified", "used", "n_packets", "n_bytes")
 
 
-@dataclass(slots=True)
-class BundleEntry:
-    """One message of a bundle: its decoded value, the inner message's xid and bytes
-    (errors during commit refer to the inner message)."""
+class BundleEntry(NamedTuple):
+    """One message of a bundle: its decoded value, the inner message's xid and the
+    bundle-add message's bytes (errors during commit refer to them).
+
+    A flow_mod is kept as its bytes (``inner``) with ``msg`` None, and decoded again
+    when the bundle is committed (a template hit): a tuple of bytes and ints is all a
+    100,000-flow bundle then holds per flow, and the garbage collector stops walking
+    it."""
 
     msg: object
     xid: int
     raw: bytes
+    inner: bytes = b""
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ Layer: ofserver.  Imports: errors, flow.flowmod, openflow, ofserver.bundles.
 
 from __future__ import annotations
 
+import gc
 import struct
 from typing import TYPE_CHECKING
 
@@ -97,7 +98,11 @@ class BundleHandler:
             raise OFPError("OFPBFC_MSG_UNSUP",
                            f"{type(value).__name__} is not allowed in a bundle")
         self.precheck(conn, value)
-        conn.bundles.add(msg.bundle_id, msg.flags, BundleEntry(value, xid, raw))
+        if type(value) is FlowMod and conn.version > 1:  # decoding needs no session
+            entry = BundleEntry(None, xid, raw, inner[:length])
+        else:
+            entry = BundleEntry(value, xid, raw)
+        conn.bundles.add(msg.bundle_id, msg.flags, entry)
 
     def precheck(self, conn: OFConn, value: object) -> None:
         """What OVS checks when a message is added (before anything is applied)."""
@@ -125,12 +130,21 @@ class BundleHandler:
         failed: BundleEntry | None = None
         error: OFPError | None = None
         events: list[object] = []
-        for e in entries:
-            try:
-                self._start(conn, e.msg, events, now)
-            except OFPError as exc:
-                failed, error = e, exc
-                break
+        # A big bundle creates a rule per flow and no reference cycles: the cyclic
+        # garbage collector would only walk the growing table again and again.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for e in entries:
+                try:
+                    value = e.msg if e.msg is not None else conn.decode_inner(e.inner)
+                    self._start(conn, value, events, now)
+                except OFPError as exc:
+                    failed, error = e, exc
+                    break
+        finally:
+            if gc_was_enabled:
+                gc.enable()
         if failed is not None and error is not None:
             snapshot.restore()
             br.sync()
@@ -155,9 +169,15 @@ class BundleHandler:
             # checked when it was added; applied to ofproto directly, the bridge
             # catches up once for the whole bundle
             self.handler.check_flow_mod(conn, value)
-            events += br.ofproto.handle_flow_mod(
-                value, now, strict_consistency=conn.version > 1,
-                prechecked=value.command not in _DELETES)
+            ofp = br.ofproto
+            strict = conn.version > 1
+            if value.command is FlowModCommand.ADD:
+                rule = ofp.prepare_add(value, now, strict_consistency=strict)
+                if rule is not None:  # a pure insertion
+                    ofp.insert_rule(rule)
+                    return
+            events += ofp.handle_flow_mod(value, now, strict_consistency=strict,
+                                          prechecked=value.command not in _DELETES)
         elif isinstance(value, GroupMod):
             br.handle_group_mod(value, now)
         elif isinstance(value, M.PortMod):

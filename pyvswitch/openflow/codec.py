@@ -191,15 +191,17 @@ def _d_bundle_control(r: Reader, h: Header, state: SessionState | None) -> Bundl
 
 def _d_bundle_add(r: Reader, h: Header, state: SessionState | None) -> BundleAdd:
     bundle_id, flags = r.unpack(BUNDLE_ADD, "bundle add")
-    if r.remaining < 8:
+    data, pos, end = r.data, r.pos, r.end
+    if end - pos < 8:
         raise OFPError("OFPBFC_MSG_BAD_LEN", "bundled message has no header")
-    inner = parse_header(r.data[r.pos:r.end])
-    if inner.length < 8 or inner.length > r.remaining:
-        raise OFPError("OFPBFC_MSG_BAD_LEN", f"bundled message length {inner.length}")
-    if inner.version != h.version:
+    version, _t, length, _x = HEADER.unpack_from(data, pos)
+    if length < 8 or length > end - pos:
+        raise OFPError("OFPBFC_MSG_BAD_LEN", f"bundled message length {length}")
+    if version != h.version:
         raise OFPError("OFPBFC_BAD_VERSION", "bundled message has another version")
-    message = r.take(inner.length)
-    return BundleAdd(bundle_id, message, flags, r.rest())
+    r.pos = end
+    return BundleAdd(bundle_id, bytes(data[pos:pos + length]), flags,
+                     bytes(data[pos + length:end]))
 
 
 def _d_experimenter(r: Reader, h: Header, state: SessionState | None) -> Message:
