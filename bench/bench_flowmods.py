@@ -134,7 +134,10 @@ MODES = [("OpenFlow10", []), ("OpenFlow13", ["-O", "OpenFlow13"]),
          ("OpenFlow14 --bundle", ["--bundle"])]
 
 
-def bench_flow_mods(n: int, work: Path) -> list[tuple[str, str, float, int]]:
+def bench_flow_mods(n: int, work: Path,
+                    memory: list[tuple[str, int, float]]) -> list[tuple[str, str, float, int]]:
+    """flow_mods/s per switch and mode; ``memory`` gets (switch, RSS before the first
+    load in KiB, RSS growth per rule in bytes) from the first mode's load."""
     text = flows_text(n)
     path = work / "flows.txt"
     path.write_text(text)
@@ -153,12 +156,17 @@ def bench_flow_mods(n: int, work: Path) -> list[tuple[str, str, float, int]]:
                    ("ovs-3.1", str(ovs.base), f"unix:{ovs.base}/br0.mgmt", ovs.pids[-1])]
         for rundir in (sw.paths.rundir, str(ovs.base)):
             wait_for(lambda rundir=rundir: os.path.exists(f"{rundir}/br0.mgmt"), 10)
+        baseline: dict[str, int] = {}
         for label, opts in MODES:
             for name, rundir, target, pid in targets:
                 ofctl(rundir, target, "del-flows", "BR")
+                baseline.setdefault(name, _rss_kb(pid))
                 t0 = time.perf_counter()
                 ofctl(rundir, target, *opts, "add-flows", "BR", str(path))
                 dt = time.perf_counter() - t0
+                if label == MODES[0][0]:
+                    grown = (_rss_kb(pid) - baseline[name]) * 1024
+                    memory.append((name, baseline[name], grown / n))
                 agg = ofctl(rundir, target, "dump-aggregate", "BR")
                 count = int(re.search(r"flow_count=(\d+)", agg).group(1))
                 if count != n:
@@ -335,11 +343,15 @@ def main() -> int:
     try:
         if not args.skip_flows:
             print(f"flow_mods through ovs-ofctl add-flows ({args.flows} flows):")
-            res = bench_flow_mods(args.flows, work)
+            memory: list[tuple[str, int, float]] = []
+            res = bench_flow_mods(args.flows, work, memory)
             by = {(n, m): r for n, m, r, _ in res}
             for label, _ in MODES:
                 ratio = by[("pyvswitch", label)] / by[("ovs-3.1", label)]
                 print(f"  {label:22s} pyvswitch / OVS = {ratio:.2f}")
+            for name, base, per_rule in memory:
+                print(f"  {name:10s} memory per rule {per_rule:6.0f} bytes (RSS growth over "
+                      f"the first load; {base // 1024} MiB before it)")
         if not args.skip_packet_in:
             print(f"packet-in round trip through os-ken ({args.pings} pings of 20 ms "
                   "interval; a hub ping = 2 packet-ins):")
