@@ -50,6 +50,8 @@ _SLOT, _SLOT_MASKED, _IN_PORT_OXM, _COOKIE, _IDLE, _HARD, _PRIO, _IMPORTANCE, _X
 
 #: templates kept per (version, table-id extension) before they start over
 MAX_TEMPLATES = 64
+#: templates kept per message length (the newest first)
+MAX_PER_LENGTH = 8
 
 
 class FlowModTemplate:
@@ -160,6 +162,9 @@ class TemplateCache:
         lst = self.by_len.setdefault(len(data), [])
         lst.insert(0, FlowModTemplate(bytes(data), fm, free))
         self.n += 1
+        if len(lst) > MAX_PER_LENGTH:  # a miss tries them all: keep the newest few
+            lst.pop()
+            self.n -= 1
 
 
 _CACHES: dict[tuple[int, bool, bool], TemplateCache] = {}
