@@ -153,7 +153,7 @@ def _new_cookie(fm: FlowMod) -> int:
 
 
 def prepare_add(ofp: OFProto, fm: FlowMod, now: float, *, strict_consistency: bool = False,
-                allow_readonly: bool = False) -> Rule | None:
+                allow_readonly: bool = False, prechecked: bool = False) -> Rule | None:
     """Check an ADD exactly as :func:`handle_flow_mod` does (raises OFPError), and when
     it is a pure insertion -- no identical rule to replace -- return the new rule, for
     ``ofp.insert_rule`` to add later with nothing left to fail.  None: the add replaces
@@ -163,10 +163,11 @@ def prepare_add(ofp: OFProto, fm: FlowMod, now: float, *, strict_consistency: bo
     ``ConnManager.complete``); nothing may change the tables in between."""
     if fm.command is not FlowModCommand.ADD:
         raise ValueError("prepare_add takes an ADD")
-    validate.check_match(fm.match)
-    check_table = None if fm.table_id in (None, OFPTT_ALL) else fm.table_id
-    validate.check_actions(fm.actions, fm.match, table_id=check_table, n_tables=N_TABLES,
-                           strict_consistency=strict_consistency)
+    if not prechecked:
+        validate.check_match(fm.match)
+        check_table = None if fm.table_id in (None, OFPTT_ALL) else fm.table_id
+        validate.check_actions(fm.actions, fm.match, table_id=check_table,
+                               n_tables=N_TABLES, strict_consistency=strict_consistency)
     table = _template_table(ofp, fm.table_id, allow_readonly)
     validate.check_groups_exist(fm.actions, ofp.groups.__contains__)
     match = pack_match(fm.match)  # packed once: the lookup below uses its key

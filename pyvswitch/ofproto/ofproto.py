@@ -79,11 +79,12 @@ class OFProto:
                                    allow_readonly=allow_readonly, prechecked=prechecked)
 
     def prepare_add(self, fm: FlowMod, now: float, *, strict_consistency: bool = False,
-                    allow_readonly: bool = False) -> Rule | None:
+                    allow_readonly: bool = False, prechecked: bool = False) -> Rule | None:
         """Check an ADD; the rule to :meth:`insert_rule` when it is a pure insertion,
-        None when it replaces a rule (see :func:`pyvswitch.ofproto.flow_mod.prepare_add`)."""
+        None when it replaces a rule (see :func:`pyvswitch.ofproto.flow_mod.prepare_add`).
+        ``prechecked`` as for :meth:`handle_flow_mod`."""
         return _fm.prepare_add(self, fm, now, strict_consistency=strict_consistency,
-                               allow_readonly=allow_readonly)
+                               allow_readonly=allow_readonly, prechecked=prechecked)
 
     def learn_flow(self, fm: FlowMod, now: float, *, limit: int = 0) -> Rule | None:
         """Install or refresh a flow built by a ``learn`` action (see

@@ -172,7 +172,7 @@ class BundleHandler:
             ofp = br.ofproto
             strict = conn.version > 1
             if value.command is FlowModCommand.ADD:
-                rule = ofp.prepare_add(value, now, strict_consistency=strict)
+                rule = ofp.prepare_add(value, now, strict_consistency=strict, prechecked=True)
                 if rule is not None:  # a pure insertion
                     ofp.insert_rule(rule)
                     return

@@ -293,6 +293,9 @@ def decode(data: bytes | bytearray | memoryview, state: SessionState | None = No
         return _BARRIER_REQUEST  # one per flow_mod from ovs-ofctl: no need to parse it
     if n > 16:
         version, mtype = data[0], data[1]
+        if mtype == 34 and version == OFP14_VERSION and (data[2] << 8 | data[3]) == n:
+            # OFPT_BUNDLE_ADD_MESSAGE: one per flow of a bundle
+            return _d_bundle_add(Reader(data, 8, n), Header(*HEADER.unpack_from(data)), state)
         if mtype == 14 and version in SUPPORTED_VERSIONS:  # OFPT_FLOW_MOD in every version
             nx = False
         elif mtype == 4 and version == OFP10_VERSION and data[8:16] == _NX_FLOW_MOD_ID:
