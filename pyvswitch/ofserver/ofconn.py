@@ -41,6 +41,8 @@ from pyvswitch.openflow.messages import ControllerRole, EchoRequest, SessionStat
 if TYPE_CHECKING:
     from pyvswitch.ofserver.connmgr import ConnManager
 
+#: seconds a connection whose version negotiation failed stays open for the peer
+NEGOTIATION_CLOSE_GRACE = 1.0
 #: encoded constant replies, by (name, version)
 _PREBUILT: dict[tuple[str, int], list[bytes]] = {}
 #: pending output above which packet-ins to this connection are dropped (OVS limits
@@ -77,8 +79,9 @@ class OFConn:
         self.probe = Probe(now, probe_interval)
         self.closed = False
         self.close_reason = ""
-        #: close once the pending output is flushed (failed negotiation)
+        #: close once the pending output is flushed, at ``close_at`` (failed negotiation)
         self.close_after_flush = False
+        self.close_at = 0.0
         self.n_received = 0
 
     # ------------------------------------------------------------------ state
@@ -152,7 +155,12 @@ class OFConn:
             self.probe.activity(now)
             self.mgr.negotiated(self, now)
         elif isinstance(ev, NegotiationFailed):
+            # OVS drops the connection after its error, but not before the peer had
+            # the time to fail too and send its own error (ovs-ofctl then says
+            # "Protocol error", not "Broken pipe"): close when the peer does, or after
+            # a grace period
             self.close_after_flush = True
+            self.close_at = now + NEGOTIATION_CLOSE_GRACE
             self.close_reason = ev.reason
         elif isinstance(ev, ConnectionClosed):
             self.close("connection closed by peer")
@@ -217,7 +225,7 @@ class OFConn:
         """Inactivity probing; closes the connection when the peer went silent."""
         if self.closed:
             return
-        if self.close_after_flush and not self._out:
+        if self.close_after_flush and not self._out and now >= self.close_at:
             self.close(self.close_reason or "version negotiation failed")
             return
         what = self.probe.run(now)

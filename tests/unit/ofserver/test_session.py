@@ -35,7 +35,14 @@ def test_no_common_version_sends_hello_failed_and_closes():
     err = out[first_len:]
     assert err[1] == 1 and struct.unpack_from("!HH", err, 8) == (0, 0)
     assert conn.close_after_flush
+    conn.run(0.5)  # the peer gets the time to fail too and send its own error, as in OVS
+    assert not conn.closed
     conn.run(1.0)
+    assert conn.closed
+    # a peer that closes first ends it at once
+    conn = mgr.accepted("y", 0.0)
+    conn.receive(hello, 0.0)
+    conn.receive(b"", 0.1)
     assert conn.closed
 
 
