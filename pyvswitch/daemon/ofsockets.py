@@ -252,7 +252,7 @@ class OpenFlowServer:
         asynchronous messages beyond its limit are dropped."""
         conn = c.conn
         if not c.out and not conn.pending_output() and not conn.closed \
-                and not conn.close_after_flush:
+                and (not conn.close_after_flush or now < conn.close_at):
             return  # nothing to do (the common case, every loop turn)
         if len(c.out) < READ_PAUSE:
             c.out += c.conn.data_to_send()
@@ -268,7 +268,7 @@ class OpenFlowServer:
             del c.out[:n]
         if len(c.out) < READ_PAUSE and c.conn.pending_output():
             c.out += c.conn.data_to_send()
-        if c.conn.close_after_flush and not c.out:
+        if c.conn.close_after_flush and not c.out and now >= c.conn.close_at:
             c.conn.close(c.conn.close_reason or "version negotiation failed")
         if c.conn.closed:
             self._close_conn(fd, now)
