@@ -289,6 +289,14 @@ class NetdevAfPacket:
     def rx_ready(self) -> bool:
         return False  # has a descriptor: wait on it instead
 
+    def rx_pending(self) -> bool:
+        """Frames are waiting in the receive ring: a memory read, no system call, so the
+        loop can look again right after a transmission (whose reply the kernel may have
+        delivered meanwhile) without going back to ``select``.  False without a ring
+        (only a system call would tell)."""
+        rx = self._rx
+        return rx is not None and rx.pending()
+
     def _sock_or_raise(self) -> socket.socket:
         if self._sock is None:
             raise NetdevError(self.name, errno.EBADF, "device is closed")

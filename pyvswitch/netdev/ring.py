@@ -8,6 +8,14 @@ no sockets: the port owns the socket and hands these classes the mapped memory).
   adds no latency.  A frame too big for a slot (64 KB GSO, jumbo) is also queued whole
   on the socket (``PACKET_COPY_THRESH``) and its slot says so; the port reads it from
   there, in ring order.
+  The kernel does not always keep its side of that order: under a flood that fills the
+  ring, a slot it has written can stay marked as the kernel's for good while it goes on
+  handing over the slots after it (seen on Linux 6.18 with ``PACKET_VNET_HDR`` on two
+  busy CPUs; an in-order reader then waits on that slot forever while the kernel drops
+  everything because the rest of the ring is full).  A slot that is still not ours
+  :data:`STUCK_SKIP_AFTER` after the kernel handed over the next one is therefore
+  skipped (``netdev_rx_ring_skipped``, one frame counted as dropped); a writer still
+  copying a frame into its slot takes microseconds, not milliseconds.
 * :class:`RxRingV3` — the TPACKET_V3 receive ring: the kernel packs frames back to back
   into blocks and hands over a whole block at once, when it is full or when its retire
   timer expires.  Fewer status words to flip, but a frame waits in an open block until
@@ -26,6 +34,7 @@ put back into the frame, so the switch sees it as it was on the wire.
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Callable
 
 from pyvswitch import coverage
@@ -33,6 +42,7 @@ from pyvswitch.netdev.offload import VNET_HDR, VNET_HDR_LEN, VnetHdr, shift_offl
 from pyvswitch.netdev.provider import NetdevStats, Offload, Packet
 
 __all__ = [
+    "STUCK_SKIP_AFTER",
     "RxRingV2",
     "RxRingV3",
     "TxRing",
@@ -65,6 +75,9 @@ _TX3 = struct.Struct("=III")
 TX_DATA_OFFSET = 32
 TX_DATA_OFFSET_V3 = 48
 _VLAN_TAG = struct.Struct("!HH")
+#: seconds a receive slot may stay the kernel's while the next one is ours before the
+#: reader gives up on it (see the module docstring)
+STUCK_SKIP_AFTER = 0.01
 
 
 def v2_request(frame_size: int, n_frames: int, block_size: int) -> bytes:
@@ -106,12 +119,22 @@ def _vnet(mem: object, at: int) -> Offload:
 class RxRingV2:
     """Reads frames out of a TPACKET_V2 receive ring, in order."""
 
-    def __init__(self, mem: object, view: memoryview, frame_size: int, n_frames: int) -> None:
+    def __init__(self, mem: object, view: memoryview, frame_size: int, n_frames: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.mem = mem
         self.view = view
         self.frame_size = frame_size
         self.n_frames = n_frames
         self.idx = 0
+        self.clock = clock
+        #: the slot seen held back while the next one was ready, and since when
+        self.stuck_idx = -1
+        self.stuck_since = 0.0
+
+    def pending(self) -> bool:
+        """Whether the next slot holds a frame for us (a memory read, no system call)."""
+        return bool(_U32.unpack_from(self.mem, self.idx * self.frame_size)[0]  # type: ignore[arg-type]
+                    & TP_STATUS_USER)
 
     def read(self, max_n: int, stats: NetdevStats,
              copy: Callable[[int], tuple[bytearray | None, Offload]]) -> list[Packet]:
@@ -128,7 +151,10 @@ class RxRingV2:
             off = idx * fsize
             status, length, snaplen, mac = unpack(mem, off)
             if not status & TP_STATUS_USER:
-                break
+                if out or not self._skip_stuck(idx, stats):
+                    break
+                idx = idx + 1 if idx + 1 < nframes else 0
+                continue
             frame = None
             if snaplen == length and snaplen >= 14:
                 a = off + mac
@@ -161,6 +187,26 @@ class RxRingV2:
         stats.rx_bytes += nbytes
         return out
 
+    def _skip_stuck(self, idx: int, stats: NetdevStats) -> bool:
+        """Whether to give up on slot ``idx``, which is not ours: only once the kernel
+        has handed over the slot after it and ``idx`` stayed the kernel's for
+        :data:`STUCK_SKIP_AFTER` since that was first seen."""
+        nxt = idx + 1 if idx + 1 < self.n_frames else 0
+        if not _U32.unpack_from(self.mem, nxt * self.frame_size)[0] & TP_STATUS_USER:  # type: ignore[arg-type]
+            self.stuck_idx = -1
+            return False
+        now = self.clock()
+        if self.stuck_idx != idx:
+            self.stuck_idx = idx
+            self.stuck_since = now
+            return False
+        if now - self.stuck_since < STUCK_SKIP_AFTER:
+            return False
+        self.stuck_idx = -1
+        stats.rx_dropped += 1
+        coverage.inc("netdev_rx_ring_skipped")
+        return True
+
 
 class RxRingV3:
     """Reads frames out of a TPACKET_V3 receive ring, block by block."""
@@ -174,6 +220,13 @@ class RxRingV3:
         #: frames left in the current block, and where the next one starts
         self.left = 0
         self.pos = 0
+
+    def pending(self) -> bool:
+        """Whether frames are waiting: the rest of the current block, or a next block
+        the kernel has handed over (a memory read, no system call)."""
+        return bool(self.left) or bool(
+            _U32.unpack_from(self.mem, self.block * self.block_size + 8)[0]  # type: ignore[arg-type]
+            & TP_STATUS_USER)
 
     def read(self, max_n: int, stats: NetdevStats) -> list[Packet]:
         mem, view = self.mem, self.view

@@ -10,6 +10,7 @@ from pyvswitch import coverage
 from pyvswitch.netdev.offload import F_DATA_VALID, F_NEEDS_CSUM, VNET_HDR, VnetHdr
 from pyvswitch.netdev.provider import NetdevStats
 from pyvswitch.netdev.ring import (
+    STUCK_SKIP_AFTER,
     TX_DATA_OFFSET,
     TX_DATA_OFFSET_V3,
     RxRingV2,
@@ -104,6 +105,40 @@ def test_v2_same_header_same_object():
     assert a is b is c
 
 
+def test_v2_skips_a_slot_the_kernel_never_hands_over():
+    """A written slot left marked as the kernel's while the next ones are ours (the
+    kernel's side of the order broken under a flood): skipped once it has stayed so for
+    STUCK_SKIP_AFTER, never earlier, and never when nothing after it is ready."""
+    mem = bytearray(FS * NF)
+    now = [100.0]
+    ring = RxRingV2(mem, memoryview(mem), FS, NF, clock=lambda: now[0])
+    stats = NetdevStats()
+    assert not ring.pending()
+    for _ in range(3):  # an empty ring is never "stuck", however long it stays empty
+        now[0] += 1.0
+        assert ring.read(8, stats, None) == []
+    v2_slot(mem, 0, frame(0), status=0)  # written, never handed over
+    v2_slot(mem, 1, frame(1))
+    v2_slot(mem, 2, frame(2))
+    assert not ring.pending()
+    assert ring.read(8, stats, None) == []  # first seen: the writer may still be copying
+    now[0] += STUCK_SKIP_AFTER / 2
+    assert ring.read(8, stats, None) == []
+    now[0] += STUCK_SKIP_AFTER
+    got = ring.read(8, stats, None)
+    assert [f[14] for f, _ in got] == [1, 2]
+    assert (stats.rx_packets, stats.rx_dropped) == (2, 1)
+    assert coverage.get("netdev_rx_ring_skipped") == 1
+    # a slow writer that finishes in time is read in order, nothing skipped
+    v2_slot(mem, 4, frame(4))
+    assert ring.read(8, stats, None) == []
+    now[0] += STUCK_SKIP_AFTER / 2
+    v2_slot(mem, 3, frame(3))
+    assert ring.pending()
+    assert [f[14] for f, _ in ring.read(8, stats, None)] == [3, 4]
+    assert coverage.get("netdev_rx_ring_skipped") == 1
+
+
 BS, NB = 1024, 3
 
 
@@ -136,6 +171,7 @@ def test_v3_reads_blocks_across_calls_and_releases_them():
     v3_block(mem, 1, [(frame(10 + i), z) for i in range(2)])
     got = ring.read(3, stats)
     assert [f[-1] for f, _ in got] == [0, 1, 2]
+    assert ring.pending()  # the rest of block 0
     assert got[0][0][12:16] == b"\x81\x00\x00\x09"
     assert struct.unpack_from("=I", mem, 8)[0] == 1  # block 0 still ours
     got = ring.read(64, stats)
@@ -143,7 +179,9 @@ def test_v3_reads_blocks_across_calls_and_releases_them():
     assert struct.unpack_from("=I", mem, 8)[0] == 0  # both blocks back to the kernel
     assert struct.unpack_from("=I", mem, BS + 8)[0] == 0
     assert ring.read(64, stats) == []
+    assert not ring.pending()
     v3_block(mem, 2, [(frame(20), z)])
+    assert ring.pending()
     v3_block(mem, 0, [(frame(21), z)])  # wraps
     assert [f[-1] for f, _ in ring.read(64, stats)] == [20, 21]
     assert stats.rx_packets == 8
